@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Testbed hosts: podman containers with systemd as PID 1 on the network "onprem-wandb"
+# (name resolution between hosts through the dnsname plugin).
+#   hosts.sh up NAME=IMAGE [NAME=IMAGE ...]   IMAGE is bookworm or sid; replaces leftovers
+#   hosts.sh down NAME [NAME ...]             stop and remove these hosts
+#   hosts.sh clean                            remove every testbed host, network and cgroup
+#   hosts.sh list                             names of running testbed hosts
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/testbed/lib.sh
+. "$here/lib.sh"
+
+NETWORK=${ONPREM_WANDB_NETWORK:-onprem-wandb}
+LABEL=onprem-wandb.testbed
+CGROUP_PARENT=/onprem-wandb-testbed
+
+command -v podman >/dev/null || die "podman is missing: run 'make deps'."
+
+ensure_network() {
+  podman network exists "$NETWORK" || podman network create "$NETWORK" >/dev/null \
+    || die "cannot create podman network $NETWORK: check 'podman network ls' and the CNI plugins (make deps)."
+}
+
+remove_host() {
+  local name=$1
+  podman rm -f -t 5 "$name" >/dev/null 2>&1 || true
+}
+
+start_host() {
+  local name=$1 suite=$2 tag; tag=$("$here/images.sh" tag "$suite")
+  podman image exists "$tag" || "$here/images.sh" "$suite"
+  remove_host "$name"
+  local extra=() init=()
+  if [ "$suite" = sid ]; then
+    # sid's systemd (>= 256) runs only on cgroup2, and this host is hybrid (v1 controllers
+    # plus an empty unified tree). In a private cgroup namespace the container can mount
+    # cgroup2 itself; the mount's root is then exactly its own unified cgroup.
+    extra=(--cgroupns=private)
+    init=(/bin/sh -c 'umount -R /sys/fs/cgroup 2>/dev/null; mount -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup && exec /sbin/init')
+  fi
+  podman run -d --name "$name" --hostname "$name" --network "$NETWORK" --label "$LABEL=1" \
+    --privileged --systemd=always --cgroup-parent="$CGROUP_PARENT" --tmpfs /tmp:rw,exec --stop-timeout 10 \
+    "${extra[@]}" "$tag" "${init[@]}" >/dev/null || die "podman run $name failed: see the message above."
+}
+
+wait_booted() {
+  local name=$1 state i
+  for i in $(seq 1 120); do
+    state=$(podman exec "$name" systemctl is-system-running 2>/dev/null || true)
+    case "$state" in running|degraded) return 0 ;; esac
+    sleep 0.5
+  done
+  podman logs --tail 30 "$name" >&2 || true
+  die "host $name did not boot systemd within 60 s (state '$state'); its log is above."
+}
+
+cmd=${1:-}; shift || true
+case "$cmd" in
+  up)
+    [ $# -gt 0 ] || die "usage: hosts.sh up NAME=IMAGE ..."
+    ensure_network
+    for spec in "$@"; do start_host "${spec%%=*}" "${spec#*=}"; done
+    for spec in "$@"; do wait_booted "${spec%%=*}"; done
+    log "hosts up: ${*}"
+    ;;
+  down)
+    for name in "$@"; do remove_host "$name"; done
+    ;;
+  clean)
+    podman ps -aq --filter "label=$LABEL" | xargs -r podman rm -f -t 5 >/dev/null
+    # the cgroup parent podman made in every hierarchy (empty once its containers are gone)
+    for d in /sys/fs/cgroup/*"$CGROUP_PARENT" /sys/fs/cgroup/unified"$CGROUP_PARENT"; do
+      [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+    done
+    podman network exists "$NETWORK" && podman network rm -f "$NETWORK" >/dev/null || true
+    ;;
+  list) podman ps --filter "label=$LABEL" --format '{{.Names}}' ;;
+  *) die "usage: hosts.sh up|down|clean|list ..." ;;
+esac
