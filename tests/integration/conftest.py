@@ -1,0 +1,112 @@
+"""Fixtures that start real servers from the testbed's cached binaries.
+
+`minio_server` starts a MinIO built by tests/testbed/build-binaries.sh on a free loopback
+port (single drive, in a temporary directory); `minio_factory` starts one with extra
+environment (e.g. MINIO_API_CORS_ALLOW_ORIGIN). `kube_api` starts (or reuses) the local
+kube-apiserver of tests/testbed/kube.sh and yields its kubeconfig path.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+TESTBED = REPO / "tests" / "testbed"
+MINIO_ROOT_USER = "onprem-wandb-root"
+MINIO_ROOT_PASSWORD = "onprem-wandb-root-secret"
+
+
+def binary(name: str) -> Path:
+    """Path of a testbed binary (minio, mc, kubectl, kube-apiserver); builds it when missing."""
+    target = "kube-apiserver" if name in ("kubectl", "kube-apiserver") else name
+    subprocess.run([str(TESTBED / "build-binaries.sh"), target], check=True)  # no-op when cached
+    path = subprocess.run([str(TESTBED / "build-binaries.sh"), "path", name], check=True,
+                          capture_output=True, text=True).stdout.strip()
+    return Path(path)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class MinioServer:
+    def __init__(self, workdir: Path, env: dict[str, str] | None = None, region: str = "us-east-1"):
+        self.port = free_port()
+        self.console_port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.region = region
+        self.access_key = MINIO_ROOT_USER
+        self.secret_key = MINIO_ROOT_PASSWORD
+        data = workdir / f"minio-{self.port}"
+        data.mkdir(parents=True)
+        full_env = dict(os.environ, MINIO_ROOT_USER=MINIO_ROOT_USER, MINIO_ROOT_PASSWORD=MINIO_ROOT_PASSWORD,
+                        MINIO_SITE_REGION=region, MINIO_BROWSER="off", **(env or {}))
+        self.log = open(workdir / f"minio-{self.port}.log", "wb")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [str(binary("minio")), "server", str(data), "--address", f"127.0.0.1:{self.port}",
+             "--console-address", f"127.0.0.1:{self.console_port}", "--quiet"],
+            env=full_env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.endpoint}/minio/health/live", timeout=1) as resp:
+                    if resp.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"MinIO did not answer on {self.endpoint} within 30 s; log: {self.log.name}")
+
+    def client(self):
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client("s3", endpoint_url=self.endpoint, region_name=self.region,
+                            aws_access_key_id=self.access_key, aws_secret_access_key=self.secret_key,
+                            config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+@pytest.fixture(scope="session")
+def minio_factory(tmp_path_factory):
+    servers: list[MinioServer] = []
+
+    def start(env: dict[str, str] | None = None, region: str = "us-east-1") -> MinioServer:
+        server = MinioServer(tmp_path_factory.mktemp("minio"), env=env, region=region)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def minio_server(minio_factory):
+    return minio_factory()
+
+
+@pytest.fixture(scope="session")
+def kube_api():
+    subprocess.run([str(TESTBED / "kube.sh"), "start"], check=True)
+    env_line = subprocess.run([str(TESTBED / "kube.sh"), "env"], check=True, capture_output=True,
+                              text=True).stdout.strip()
+    yield env_line.split("=", 1)[1]
+    if os.environ.get("ONPREM_WANDB_KEEP_KUBE") != "1":
+        subprocess.run([str(TESTBED / "kube.sh"), "stop"], check=True)
