@@ -7,7 +7,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
 APT_PACKAGES=(podman runc debootstrap golang-github-containernetworking-plugin-dnsname etcd-server
-              uidmap slirp4netns openssl curl python3-venv iproute2)
+              uidmap slirp4netns openssl curl python3-venv iproute2 shellcheck)
 
 [ "$(id -u)" = 0 ] || die "the testbed needs root (podman with systemd hosts, cgroups): run 'sudo make deps'."
 command -v apt-get >/dev/null || die "this script installs with apt-get (Debian 12); on other systems install: ${APT_PACKAGES[*]}."
@@ -46,6 +46,7 @@ fi
 for tool in molecule ansible-lint; do
   if ! grep -q 'onprem.wandb wrapper' "$venv/bin/$tool" 2>/dev/null; then
     mv "$venv/bin/$tool" "$venv/bin/.$tool-real"
+    # shellcheck disable=SC2016  # $PATH and $@ must expand in the wrapper, not here
     printf '#!/bin/sh\n# onprem.wandb wrapper: put the venv first on PATH\nPATH="%s/bin:$PATH" ANSIBLE_HOME="${ANSIBLE_HOME:-%s/.ansible}" exec "%s/bin/.%s-real" "$@"\n' "$venv" "$REPO_ROOT" "$venv" "$tool" >"$venv/bin/$tool"
     chmod +x "$venv/bin/$tool"
   fi

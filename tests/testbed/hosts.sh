@@ -44,8 +44,8 @@ start_host() {
 }
 
 wait_booted() {
-  local name=$1 state i
-  for i in $(seq 1 120); do
+  local name=$1 state
+  for _ in $(seq 1 120); do
     state=$(podman exec "$name" systemctl is-system-running 2>/dev/null || true)
     case "$state" in running|degraded) return 0 ;; esac
     sleep 0.5
@@ -70,9 +70,9 @@ case "$cmd" in
     podman ps -aq --filter "label=$LABEL" | xargs -r podman rm -f -t 5 >/dev/null
     # the cgroup parent podman made in every hierarchy (empty once its containers are gone)
     for d in /sys/fs/cgroup/*"$CGROUP_PARENT" /sys/fs/cgroup/unified"$CGROUP_PARENT"; do
-      [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+      if [ -d "$d" ]; then find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null || true; fi
     done
-    podman network exists "$NETWORK" && podman network rm -f "$NETWORK" >/dev/null || true
+    if podman network exists "$NETWORK"; then podman network rm -f "$NETWORK" >/dev/null || true; fi
     ;;
   list) podman ps --filter "label=$LABEL" --format '{{.Names}}' ;;
   *) die "usage: hosts.sh up|down|clean|list ..." ;;

@@ -81,8 +81,8 @@ start() {
     --service-cluster-ip-range 10.0.0.0/24 --authorization-mode RBAC --allow-privileged=true \
     --disable-admission-plugins ServiceAccount --cert-dir "$KDIR/pki" >"$KDIR/apiserver.log" 2>&1 &
   echo $! >"$KDIR/apiserver.pid"
-  local i
-  for i in $(seq 1 120); do
+
+  for _ in $(seq 1 120); do
     api_ready && { log "kube-apiserver $KUBERNETES_VERSION ready on https://127.0.0.1:$API_PORT (KUBECONFIG=$KUBECONFIG_FILE)"; return 0; }
     pid_alive "$KDIR/apiserver.pid" || break
     sleep 0.5
@@ -98,7 +98,7 @@ stop() {
     if pid_alive "$KDIR/$f.pid"; then
       kill "$(cat "$KDIR/$f.pid")" 2>/dev/null || true
       for _ in $(seq 1 40); do pid_alive "$KDIR/$f.pid" || break; sleep 0.25; done
-      pid_alive "$KDIR/$f.pid" && kill -9 "$(cat "$KDIR/$f.pid")" 2>/dev/null || true
+      if pid_alive "$KDIR/$f.pid"; then kill -9 "$(cat "$KDIR/$f.pid")" 2>/dev/null || true; fi
     fi
     rm -f "$KDIR/$f.pid"
   done

@@ -1,6 +1,7 @@
 # Shared helpers for the testbed scripts (sourced, not executed).
 # shellcheck shell=bash
 TESTBED_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck disable=SC2034  # used by the scripts that source this file
 REPO_ROOT=$(cd "$TESTBED_DIR/../.." && pwd)
 CACHE=${ONPREM_WANDB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/onprem-wandb}
 STATE=${ONPREM_WANDB_STATE:-$CACHE/state}

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# `make test`: every quality gate and every real-server test, in order, each timed.
+# All stages run even when one fails, so one run reports every problem; the exit status
+# is non-zero when any stage failed. The testbed is removed at the end (and on ^C).
+# STAGES="lint unit" make test   runs a subset.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/testbed/lib.sh
+. "$here/lib.sh"
+cd "$REPO_ROOT"
+V="$REPO_ROOT/.venv/bin"
+export PATH="$V:$PATH" ANSIBLE_CONFIG="$REPO_ROOT/ansible.cfg" ANSIBLE_HOME="$REPO_ROOT/.ansible" ANSIBLE_FORCE_COLOR=0 PY_COLORS=0
+
+cleanup() { "$here/hosts.sh" clean >/dev/null 2>&1 || true; "$here/kube.sh" stop >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+SCENARIOS=${SCENARIOS:-smoke mysql minio nginx kubernetes site}
+STAGES=${STAGES:-lint sanity unit build testbed integration molecule}
+passed=0 failed=0 failures=()
+declare -A took
+
+stage() {  # stage NAME CMD...: run, time, record
+  local name=$1 start rc; shift
+  printf '\n===== %s =====\n' "$name"
+  start=$(date +%s)
+  "$@"; rc=$?
+  took[$name]=$(( $(date +%s) - start ))
+  if [ $rc -eq 0 ]; then passed=$((passed + 1)); printf '===== %s: ok (%ss)\n' "$name" "${took[$name]}"
+  else failed=$((failed + 1)); failures+=("$name"); printf '===== %s: FAILED rc=%s (%ss)\n' "$name" "$rc" "${took[$name]}"; fi
+}
+
+lint() { "$V/yamllint" -s . && "$V/ruff" check plugins tests benchmarks 2>/dev/null && "$V/ansible-lint" --profile production -q; }
+unit() { "$V/pytest" -q -p no:cacheprovider tests/unit; }
+build() { "$V/pytest" -q -p no:cacheprovider tests/integration/test_collection_build.py; }
+testbed() { "$here/images.sh" all && "$here/build-binaries.sh" all; }
+integration() { "$V/pytest" -q -p no:cacheprovider tests/integration --ignore tests/integration/test_collection_build.py; }
+
+"$here/deps.sh" || { echo "make test: deps failed"; exit 1; }
+for s in $STAGES; do
+  case "$s" in
+    molecule)
+      for sc in $SCENARIOS; do
+        [ -f "extensions/molecule/$sc/molecule.yml" ] || continue
+        stage "molecule:$sc" "$V/molecule" test -s "$sc"
+      done ;;
+    *) stage "$s" "$s" ;;
+  esac
+done
+
+printf '\n===== summary =====\n'
+for k in "${!took[@]}"; do printf '%-22s %5ss\n' "$k" "${took[$k]}"; done | sort
+[ ${#failures[@]} -eq 0 ] || printf 'failed stages: %s\n' "${failures[*]}"
+echo "stages: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,58 @@
+"""Every role keeps the collection's contract (DESIGN.md style rules 1, 3, 5, 7, 8)."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+ROLES = sorted(p for p in (REPO / "roles").iterdir() if p.is_dir()) if (REPO / "roles").is_dir() else []
+
+
+def load(path: Path):
+    with path.open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh) or {}
+
+
+@pytest.mark.parametrize("role", ROLES, ids=lambda p: p.name)
+def test_argument_specs_cover_exactly_the_defaults(role):
+    defaults_file = role / "defaults" / "main.yml"
+    specs = load(role / "meta" / "argument_specs.yml")["argument_specs"]
+    options = specs["main"].get("options", {})
+    defaults = load(defaults_file) if defaults_file.exists() else {}
+    missing = sorted(set(defaults) - set(options))
+    assert not missing, f"{role.name}: defaults without an argument_specs entry: {missing}"
+    for name, spec in options.items():
+        assert spec.get("description"), f"{role.name}: option {name} has no description"
+        assert spec.get("type") or "choices" in spec, f"{role.name}: option {name} has no type"
+        if spec.get("required"):
+            assert name not in defaults, f"{role.name}: {name} is required but also has a default"
+    stray = sorted(set(options) - set(defaults) - {n for n, s in options.items() if s.get("required")})
+    # options that are not defaults must be site-wide inputs (wandb_*) or explicitly optional
+    assert all(n.startswith("wandb_") or not options[n].get("default") for n in stray), stray
+
+
+@pytest.mark.parametrize("role", ROLES, ids=lambda p: p.name)
+def test_role_has_the_standard_layout(role):
+    assert (role / "tasks" / "main.yml").is_file()
+    assert (role / "meta" / "main.yml").is_file()
+    text = "\n".join(p.read_text(encoding="utf-8") for p in (role / "tasks").glob("*.yml"))
+    assert "ansible_distribution" not in text.replace("ansible_facts['distribution", ""), \
+        f"{role.name}: use ansible_facts['...'], not injected fact variables"
+
+
+@pytest.mark.parametrize("role", ROLES, ids=lambda p: p.name)
+def test_templates_start_with_ansible_managed(role):
+    for template in (role / "templates").glob("**/*.j2") if (role / "templates").is_dir() else []:
+        first = template.read_text(encoding="utf-8").lstrip().splitlines()[0]
+        assert "ansible_managed" in first, f"{template.relative_to(REPO)} must start with ansible_managed"
+
+
+@pytest.mark.parametrize("role", ROLES, ids=lambda p: p.name)
+def test_handlers_are_named_restart_or_reload_and_listen(role):
+    handlers = role / "handlers" / "main.yml"
+    if not handlers.exists():
+        pytest.skip(f"{role.name} has no handlers")
+    for handler in load(handlers) or []:
+        assert handler["name"].split()[0] in ("Restart", "Reload", "Validate", "Wait", "Daemon"), handler["name"]
+        assert "listen" in handler, f"{role.name}: handler {handler['name']} must listen on a topic"
