@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Testbed hosts: podman containers with systemd as PID 1 on the network "onprem-wandb"
 # (name resolution between hosts through the dnsname plugin).
-#   hosts.sh up NAME=IMAGE [NAME=IMAGE ...]   IMAGE is bookworm or sid; replaces leftovers
+#   hosts.sh up NAME=IMAGE[,ALIAS...] ...     IMAGE is bookworm or sid; ALIASes are extra DNS
+#                                             names on the network; replaces leftovers
+#   hosts.sh ensure NAME=IMAGE[,ALIAS...] ... like up, but keeps hosts already running from
+#                                             the current image (a second `make demo` changes nothing)
 #   hosts.sh down NAME [NAME ...]             stop and remove these hosts
 #   hosts.sh clean                            remove every testbed host, network and cgroup
 #   hosts.sh list                             names of running testbed hosts
@@ -27,7 +30,12 @@ remove_host() {
 }
 
 start_host() {
-  local name=$1 suite=$2 tag; tag=$("$here/images.sh" tag "$suite")
+  local name=$1 suite=${2%%,*} tag alias aliases=()
+  if [ "$suite" != "$2" ]; then
+    IFS=, read -ra more <<<"${2#*,}"
+    for alias in "${more[@]}"; do aliases+=(--network-alias "$alias"); done
+  fi
+  tag=$("$here/images.sh" tag "$suite")
   podman image exists "$tag" || "$here/images.sh" "$suite"
   remove_host "$name"
   local extra=() init=()
@@ -40,7 +48,7 @@ start_host() {
   fi
   podman run -d --name "$name" --hostname "$name" --network "$NETWORK" --label "$LABEL=1" \
     --privileged --systemd=always --cgroup-parent="$CGROUP_PARENT" --tmpfs /tmp:rw,exec --stop-timeout 10 \
-    "${extra[@]}" "$tag" "${init[@]}" >/dev/null || die "podman run $name failed: see the message above."
+    "${aliases[@]}" "${extra[@]}" "$tag" "${init[@]}" >/dev/null || die "podman run $name failed: see the message above."
 }
 
 wait_booted() {
@@ -57,11 +65,25 @@ wait_booted() {
 cmd=${1:-}; shift || true
 case "$cmd" in
   up)
-    [ $# -gt 0 ] || die "usage: hosts.sh up NAME=IMAGE ..."
+    [ $# -gt 0 ] || die "usage: hosts.sh up NAME=IMAGE[,ALIAS...] ..."
     ensure_network
     for spec in "$@"; do start_host "${spec%%=*}" "${spec#*=}"; done
     for spec in "$@"; do wait_booted "${spec%%=*}"; done
     log "hosts up: ${*}"
+    ;;
+  ensure)
+    [ $# -gt 0 ] || die "usage: hosts.sh ensure NAME=IMAGE[,ALIAS...] ..."
+    ensure_network
+    started=()
+    for spec in "$@"; do
+      name=${spec%%=*}; suite=${spec#*=}; suite=${suite%%,*}
+      if [ "$(podman inspect -f '{{.State.Running}} {{.ImageName}}' "$name" 2>/dev/null)" = "true $("$here/images.sh" tag "$suite")" ]; then
+        continue
+      fi
+      start_host "$name" "${spec#*=}"; started+=("$name")
+    done
+    for name in "${started[@]}"; do wait_booted "$name"; done
+    log "hosts ready: ${*} (started: ${started[*]:-none})"
     ;;
   down)
     for name in "$@"; do remove_host "$name"; done

@@ -83,13 +83,22 @@ start() {
   echo $! >"$KDIR/apiserver.pid"
 
   for _ in $(seq 1 120); do
-    api_ready && { log "kube-apiserver $KUBERNETES_VERSION ready on https://127.0.0.1:$API_PORT (KUBECONFIG=$KUBECONFIG_FILE)"; return 0; }
+    if api_ready; then
+      seed
+      log "kube-apiserver $KUBERNETES_VERSION ready on https://127.0.0.1:$API_PORT (KUBECONFIG=$KUBECONFIG_FILE)"
+      return 0
+    fi
     pid_alive "$KDIR/apiserver.pid" || break
     sleep 0.5
   done
   tail -20 "$KDIR/etcd.log" "$KDIR/apiserver.log" >&2 || true
   stop
   die "kube-apiserver did not become ready (logs above): check that ports $API_PORT and $ETCD_PORT are free (ONPREM_WANDB_KUBE_PORT / ONPREM_WANDB_ETCD_PORT)."
+}
+
+seed() {  # what a real cluster with ingress-nginx has: the IngressClass "nginx"
+  printf '%s\n' '{"apiVersion":"networking.k8s.io/v1","kind":"IngressClass","metadata":{"name":"nginx"},"spec":{"controller":"k8s.io/ingress-nginx"}}' \
+    | "$BIN/kubectl" --kubeconfig "$KUBECONFIG_FILE" apply -f - >/dev/null || die "cannot create the IngressClass nginx (see above)."
 }
 
 stop() {

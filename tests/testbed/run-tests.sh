@@ -7,7 +7,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/testbed/lib.sh
 . "$here/lib.sh"
-cd "$REPO_ROOT"
+cd "$REPO_ROOT" || exit 1
 V="$REPO_ROOT/.venv/bin"
 export PATH="$V:$PATH" ANSIBLE_CONFIG="$REPO_ROOT/ansible.cfg" ANSIBLE_HOME="$REPO_ROOT/.ansible" ANSIBLE_FORCE_COLOR=0 PY_COLORS=0
 

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# `make demo`: bring up the testbed hosts named in inventories/local and the local
+# Kubernetes API, run the same site.yml users run, and leave everything up to explore.
+# A second run reuses the running hosts and changes nothing. `make clean-testbed` removes it.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/testbed/lib.sh
+. "$here/lib.sh"
+cd "$REPO_ROOT"
+V="$REPO_ROOT/.venv/bin"
+export PATH="$V:$PATH" ANSIBLE_CONFIG="$REPO_ROOT/ansible.cfg" ANSIBLE_HOME="$REPO_ROOT/.ansible"
+INVENTORY=${INVENTORY:-inventories/local}
+
+# hosts (and their image and DNS aliases) come from the inventory: one home for the topology
+mapfile -t specs < <("$V/ansible-inventory" -i "$INVENTORY" --list | python3 -c '
+import json, sys
+inv = json.load(sys.stdin)
+hostvars = inv.get("_meta", {}).get("hostvars", {})
+def hosts(group):
+    g = inv.get(group, {})
+    out = list(g.get("hosts", []))
+    for child in g.get("children", []):
+        out += hosts(child)
+    return out
+for h in dict.fromkeys(hosts("testbed")):
+    v = hostvars.get(h, {})
+    print(",".join([h + "=" + v.get("testbed_image", "bookworm")] + v.get("testbed_aliases", [])))
+')
+[ ${#specs[@]} -gt 0 ] || die "no hosts in group testbed of $INVENTORY"
+"$here/hosts.sh" ensure "${specs[@]}"
+"$here/kube.sh" start
+export ONPREM_WANDB_KUBECONFIG="$STATE/kube/kubeconfig"
+
+start=$(date +%s)
+"$V/ansible-playbook" -i "$INVENTORY" site.yml "$@"
+log "site.yml finished in $(( $(date +%s) - start )) s"
+cat <<MSG
+
+The testbed stays up for exploration:
+  podman exec -it wandb-proxy bash                       # a host (also: wandb-mysql, wandb-minio-1, wandb-minio-2)
+  podman exec wandb-proxy curl -sI https://wandb.onprem.test/   # through nginx, verified by the local CA
+  KUBECONFIG=$ONPREM_WANDB_KUBECONFIG $("$here/build-binaries.sh" path kubectl) -n wandb get all,ingress,secret
+  the site CA for your clients: $INVENTORY/local-ca/ca.crt
+Remove it all with: make clean-testbed
+MSG
