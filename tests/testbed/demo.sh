@@ -8,24 +8,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 cd "$REPO_ROOT"
 V="$REPO_ROOT/.venv/bin"
-export PATH="$V:$PATH" ANSIBLE_CONFIG="$REPO_ROOT/ansible.cfg" ANSIBLE_HOME="$REPO_ROOT/.ansible"
+export PATH="$V:$PATH" ANSIBLE_CONFIG="$REPO_ROOT/ansible.cfg" ANSIBLE_HOME="$REPO_ROOT/.ansible" ONPREM_WANDB_TESTBED="$here"
 INVENTORY=${INVENTORY:-inventories/local}
 
 # hosts (and their image and DNS aliases) come from the inventory: one home for the topology
-mapfile -t specs < <("$V/ansible-inventory" -i "$INVENTORY" --list | python3 -c '
-import json, sys
-inv = json.load(sys.stdin)
-hostvars = inv.get("_meta", {}).get("hostvars", {})
-def hosts(group):
-    g = inv.get(group, {})
-    out = list(g.get("hosts", []))
-    for child in g.get("children", []):
-        out += hosts(child)
-    return out
-for h in dict.fromkeys(hosts("testbed")):
-    v = hostvars.get(h, {})
-    print(",".join([h + "=" + v.get("testbed_image", "bookworm")] + v.get("testbed_aliases", [])))
-')
+mapfile -t specs < <(python3 "$here/inventory_hosts.py" "$INVENTORY")
 [ ${#specs[@]} -gt 0 ] || die "no hosts in group testbed of $INVENTORY"
 "$here/hosts.sh" ensure "${specs[@]}"
 "$here/kube.sh" start

@@ -1,0 +1,143 @@
+"""The site playbook on the real testbed: bad inventories stop in preflight with every problem
+listed and nothing changed; a run interrupted half-way converges on the next run; a -vvv log of
+the whole run holds no secret; a further run changes nothing."""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.parse
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+TESTBED = REPO / "tests" / "testbed"
+VENV_BIN = REPO / ".venv" / "bin"
+LOCAL = REPO / "inventories" / "local"
+sys.path.insert(0, str(TESTBED))
+from inventory_hosts import specs  # noqa: E402
+
+IGNORED_PREFIXES = ("/root/.ansible", "/tmp", "/run", "/var/log", "/var/tmp", "/var/lib/systemd", "/var/cache",
+                    "/etc/machine-id", "/var/lib/dbus", "/root", "/etc/.pwd.lock")
+
+
+def env():
+    return dict(os.environ, PATH=f"{VENV_BIN}:{os.environ['PATH']}", ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
+                ANSIBLE_HOME=str(REPO / ".ansible"), ONPREM_WANDB_TESTBED=str(TESTBED), ANSIBLE_FORCE_COLOR="0",
+                ANSIBLE_NOCOLOR="1")
+
+
+def site(inventory: Path, *args: str, log: Path, timeout: int = 1800) -> subprocess.CompletedProcess:
+    with log.open("w") as out:
+        return subprocess.run([str(VENV_BIN / "ansible-playbook"), "-i", str(inventory), "site.yml", *args], cwd=REPO,
+                              env=env(), stdout=out, stderr=subprocess.STDOUT, timeout=timeout)
+
+
+def recap(text: str) -> dict[str, dict[str, int]]:
+    out = {}
+    for host, counters in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", text, re.M):
+        out[host] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", counters)}
+    return out
+
+
+def host_changes(name: str) -> set[str]:
+    diff = subprocess.run(["podman", "diff", "--format", "{{.Path}}", name], capture_output=True, text=True, check=True)
+    return {p for p in diff.stdout.split() if not p.startswith(IGNORED_PREFIXES)}
+
+
+@pytest.fixture(scope="module")
+def testbed():
+    host_specs = specs(str(LOCAL))
+    subprocess.run([str(TESTBED / "hosts.sh"), "up", *host_specs], check=True)
+    subprocess.run([str(TESTBED / "kube.sh"), "start"], check=True)
+    yield [s.split("=")[0] for s in host_specs]
+    subprocess.run([str(TESTBED / "hosts.sh"), "down", *[s.split("=")[0] for s in host_specs]], check=False)
+
+
+@pytest.fixture()
+def bad_inventory(tmp_path):
+    inv = tmp_path / "bad"
+    shutil.copytree(LOCAL, inv, ignore=shutil.ignore_patterns("local-ca"))
+    secrets = inv / "group_vars" / "all" / "secrets.yml"
+    data = yaml.safe_load(secrets.read_text())
+    del data["wandb_license"]                                  # a missing secret
+    secrets.write_text(yaml.safe_dump(data))
+    minio = inv / "group_vars" / "minio.yml"
+    data = yaml.safe_load(minio.read_text())
+    data["minio_region"] = "eu-west-1"                         # region differs from wandb_region
+    minio.write_text(yaml.safe_dump(data))
+    hosts = inv / "hosts.yml"
+    data = yaml.safe_load(hosts.read_text())
+    data["all"]["children"]["testbed"]["children"]["minio"]["hosts"]["wandb-minio-2"] = {"minio_drives": ["/srv/minio/disk1"]}
+    hosts.write_text(yaml.safe_dump(data))                    # 3 drives in all, unequal
+    proxy = inv / "group_vars" / "proxy.yml"
+    data = yaml.safe_load(proxy.read_text())
+    data["nginx_tls_mode"] = "files"                           # FQDN without a certificate
+    proxy.write_text(yaml.safe_dump(data))
+    return inv
+
+
+def test_bad_inventory_fails_in_preflight_listing_everything_and_changes_nothing(testbed, bad_inventory, tmp_path):
+    before = {h: host_changes(h) for h in testbed}
+    log = tmp_path / "bad.log"
+    result = site(bad_inventory, log=log, timeout=600)
+    text = log.read_text()
+    assert result.returncode != 0, text[-3000:]
+    assert "Preflight found" in text and "nothing was changed on any host" in text
+    assert "set wandb_license" in text
+    assert "distributed MinIO needs at least 4" in text
+    assert "same number of drives" in text
+    assert "eu-west-1" in text and "AWS_REGION" in text
+    assert "has no TLS certificate" in text
+    assert "PLAY [MySQL" not in text, "a play after preflight started"
+    assert all(c.get("changed", 0) == 0 for h, c in recap(text).items() if h != "localhost"), recap(text)
+    for host in testbed:
+        assert host_changes(host) == before[host], f"{host} changed: {host_changes(host) - before[host]}"
+
+
+def secrets_of(inventory: Path) -> list[str]:
+    data = yaml.safe_load((inventory / "group_vars" / "all" / "secrets.yml").read_text())
+    values = [str(v) for v in data.values() if len(str(v)) >= 8 and v != "wandb-app"]
+    forms = []
+    for v in values:
+        forms += [v, urllib.parse.quote(v, safe=""), base64.b64encode(v.encode()).decode()]
+    return forms
+
+
+def test_interrupted_run_converges_then_nothing_changes_and_no_secret_leaks(testbed, tmp_path):
+    # 1. interrupt a run half-way (inside the MinIO play, after MySQL changed its host)
+    log1 = tmp_path / "interrupted.log"
+    with log1.open("w") as out:
+        proc = subprocess.Popen([str(VENV_BIN / "ansible-playbook"), "-i", str(LOCAL), "site.yml"], cwd=REPO, env=env(),
+                                stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 1200
+        while time.monotonic() < deadline and proc.poll() is None and "PLAY [Distributed MinIO" not in log1.read_text():
+            time.sleep(1)
+        assert proc.poll() is None, f"the run ended before the MinIO play: {log1.read_text()[-3000:]}"
+        time.sleep(8)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(60)
+    assert proc.returncode != 0
+    # 2. the next run converges, and its -vvv log holds no secret in any form
+    log2 = tmp_path / "converge.log"
+    result = site(LOCAL, "-vvv", log=log2)
+    text = log2.read_text()
+    assert result.returncode == 0, text[-5000:]
+    assert "PLAY RECAP" in text
+    leaked = [s for s in secrets_of(LOCAL) if s in text]
+    assert not leaked, f"{len(leaked)} secret form(s) appear in the -vvv log"
+    # 3. and a further run changes nothing
+    log3 = tmp_path / "rerun.log"
+    result = site(LOCAL, log=log3)
+    text = log3.read_text()
+    assert result.returncode == 0, text[-5000:]
+    counters = recap(text)
+    assert counters and all(c["changed"] == 0 for c in counters.values()), counters
