@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Benchmark what users run every day (not a test: it reports numbers, asserts only changed=0).
+#   benchmarks/site.sh          warm: re-run site.yml on the running local testbed (make demo first)
+#   benchmarks/site.sh --cold   cold: make clean-testbed, then time `make demo`, then the warm re-run
+# Prints wall times, the PLAY RECAP and profile_tasks' ten slowest tasks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+V=.venv/bin
+export PATH="$PWD/$V:$PATH" ANSIBLE_CONFIG="$PWD/ansible.cfg" ANSIBLE_HOME="$PWD/.ansible" ONPREM_WANDB_TESTBED="$PWD/tests/testbed"
+export ANSIBLE_NOCOLOR=1 ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks PROFILE_TASKS_TASK_OUTPUT_LIMIT=10
+out=$(mktemp -d)
+
+if [ "${1:-}" = --cold ]; then
+  make clean-testbed >/dev/null
+  start=$(date +%s.%N)
+  make demo >"$out/cold.log" 2>&1 || { tail -40 "$out/cold.log"; echo "cold make demo failed (log $out/cold.log)"; exit 1; }
+  awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN{printf "cold make demo: %.1f s\n", b - a}'
+fi
+
+tests/testbed/hosts.sh list | grep -q wandb-proxy || { echo "the local testbed is not up: run make demo first"; exit 1; }
+export ONPREM_WANDB_KUBECONFIG
+ONPREM_WANDB_KUBECONFIG=$(tests/testbed/kube.sh env | cut -d= -f2)
+start=$(date +%s.%N)
+"$V/ansible-playbook" -i inventories/local site.yml >"$out/warm.log" 2>&1 || { tail -40 "$out/warm.log"; exit 1; }
+awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN{printf "warm site.yml re-run: %.1f s\n", b - a}'
+sed -n '/PLAY RECAP/,/^$/p' "$out/warm.log"
+if grep -E '^\S+\s+: ok=' "$out/warm.log" | grep -vq 'changed=0 '; then echo "WARNING: the re-run changed something"; fi
+echo "slowest tasks:"
+awk '/TASKS RECAP/{f=1;next} f && /-{3,}/' "$out/warm.log" | head -10
+rm -rf "$out"
