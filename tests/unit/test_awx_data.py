@@ -168,4 +168,15 @@ def test_awx_setup_rejects_a_bad_survey_default():
         for t in out["plays"][0]["tasks"] for r in t["hosts"].values() for item in r.get("results", [])
         if item.get("failed")
     ]
-    assert any("awx_survey_defaults.wandb_sizing_profile" in m and "models_weave" in m for m in messages), messages
+    choices = JOBS["awx_survey_questions"]["wandb_sizing_profile"]["choices"]
+    assert any("awx_survey_defaults.wandb_sizing_profile" in m and "'enormous'" in m and all(c in m for c in choices)
+               for m in messages), messages
+
+
+@pytest.mark.parametrize("survey_var,role,option", [
+    ("wandb_sizing_profile", "preflight", "preflight_sizing_profile"),
+    ("wandb_sizing_environment", "preflight", "preflight_sizing_environment"),
+])
+def test_survey_choices_match_the_role_that_reads_them(survey_var, role, option):
+    spec = load(REPO / "roles" / role / "meta" / "argument_specs.yml")["argument_specs"]["main"]["options"][option]
+    assert JOBS["awx_survey_questions"][survey_var]["choices"] == spec["choices"]
