@@ -6,7 +6,7 @@
 #   hosts.sh ensure NAME=IMAGE[,ALIAS...] ... like up, but keeps hosts already running from
 #                                             the current image (a second `make demo` changes nothing)
 #   hosts.sh down NAME [NAME ...]             stop and remove these hosts
-#   hosts.sh clean                            remove every testbed host, network and cgroup
+#   hosts.sh clean [RUN]                      remove every testbed host (or those of one run), network, cgroups
 #   hosts.sh list                             names of running testbed hosts
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -46,7 +46,9 @@ start_host() {
     extra=(--cgroupns=private)
     init=(/bin/sh -c 'umount -R /sys/fs/cgroup 2>/dev/null; mount -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup && exec /sbin/init')
   fi
+  # ONPREM_WANDB_RUN labels the hosts of one `make test` run, so it removes only its own
   podman run -d --name "$name" --hostname "$name" --network "$NETWORK" --label "$LABEL=1" \
+    --label "$LABEL.run=${ONPREM_WANDB_RUN:-manual}" \
     --privileged --systemd=always --cgroup-parent="$CGROUP_PARENT" --tmpfs /tmp:rw,exec --stop-timeout 10 \
     "${aliases[@]}" "${extra[@]}" "$tag" "${init[@]}" >/dev/null || die "podman run $name failed: see the message above."
 }
@@ -89,6 +91,10 @@ case "$cmd" in
     for name in "$@"; do remove_host "$name"; done
     ;;
   clean)
+    if [ -n "${1:-}" ]; then  # only the hosts of one run; shared network and cgroups stay
+      podman ps -aq --filter "label=$LABEL.run=$1" | xargs -r podman rm -f -t 5 >/dev/null
+      exit 0
+    fi
     podman ps -aq --filter "label=$LABEL" | xargs -r podman rm -f -t 5 >/dev/null
     # the cgroup parent podman made in every hierarchy (empty once its containers are gone)
     for d in /sys/fs/cgroup/*"$CGROUP_PARENT" /sys/fs/cgroup/unified"$CGROUP_PARENT"; do

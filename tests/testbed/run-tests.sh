@@ -11,7 +11,14 @@ cd "$REPO_ROOT" || exit 1
 V="$REPO_ROOT/.venv/bin"
 export PATH="$V:$PATH" ANSIBLE_CONFIG="$REPO_ROOT/ansible.cfg" ANSIBLE_HOME="$REPO_ROOT/.ansible" ANSIBLE_FORCE_COLOR=0 PY_COLORS=0
 
-cleanup() { "$here/hosts.sh" clean >/dev/null 2>&1 || true; "$here/kube.sh" stop >/dev/null 2>&1 || true; }
+# Remove what this run made (its hosts carry its run label; the API server only if it started
+# it), so a run next to a developer's `make demo` or another run leaves theirs alone.
+export ONPREM_WANDB_RUN="test-$$"
+kube_was_up=false; "$here/kube.sh" status && kube_was_up=true
+cleanup() {
+  "$here/hosts.sh" clean "$ONPREM_WANDB_RUN" >/dev/null 2>&1 || true
+  $kube_was_up || "$here/kube.sh" stop >/dev/null 2>&1 || true
+}
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
