@@ -1,0 +1,36 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) onprem.wandb maintainers
+# MIT License (see LICENSE)
+"""Filters that build and parse W&B's connection strings (docs: the sidecar <name>.yml files)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.onprem.wandb.plugins.module_utils import wandb_urls
+
+
+def _wrap(func, name):
+    def filter_func(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except wandb_urls.WandbUrlError as exc:
+            raise AnsibleFilterError("onprem.wandb.%s: %s" % (name, exc))
+        except TypeError as exc:
+            raise AnsibleFilterError("onprem.wandb.%s: wrong arguments (%s)" % (name, exc))
+    filter_func.__name__ = name
+    filter_func.__doc__ = func.__doc__
+    return filter_func
+
+
+class FilterModule(object):
+    """onprem.wandb URL filters."""
+
+    def filters(self):
+        return {
+            "mysql_url": _wrap(wandb_urls.mysql_url, "mysql_url"),
+            "bucket_url": _wrap(wandb_urls.bucket_url, "bucket_url"),
+            "parse_bucket_url": _wrap(wandb_urls.parse_bucket_url, "parse_bucket_url"),
+            "url_origin": _wrap(wandb_urls.url_origin, "url_origin"),
+        }
