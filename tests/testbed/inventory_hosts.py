@@ -34,6 +34,9 @@ def specs(inventory: str) -> list[str]:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] in (["--list"], ["--host"]):  # not an inventory script (see tests/testbed/lib.sh)
+        print("{}")
+        sys.exit(0)
     if len(sys.argv) != 2:
         sys.exit("usage: inventory_hosts.py INVENTORY_DIR")
     print("\n".join(specs(sys.argv[1])))

@@ -1,6 +1,10 @@
 # Shared helpers for the testbed scripts (sourced, not executed).
 # shellcheck shell=bash
 TESTBED_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# Ansible runs every executable file of a directory given as inventory with --list or
+# --host; these scripts are not inventories, so they answer "no hosts" and do nothing.
+case "${1:-}" in --list|--host) echo '{}'; exit 0 ;; esac
+
 # shellcheck disable=SC2034  # used by the scripts that source this file
 REPO_ROOT=$(cd "$TESTBED_DIR/../.." && pwd)
 CACHE=${ONPREM_WANDB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/onprem-wandb}
