@@ -90,7 +90,7 @@ def step(result: dict, name: str) -> dict:
 class FaultyProxy:
     """Forwards to MinIO; optionally rewrites Host, strips headers, or limits the body size."""
 
-    def __init__(self, upstream: str, host_rewrite=None, strip_headers=(), max_body=None):
+    def __init__(self, upstream: str, host_rewrite=None, strip_headers=(), max_body=None, tls=None):
         parts = urllib.parse.urlsplit(upstream)
         proxy = self
 
@@ -141,7 +141,15 @@ class FaultyProxy:
         self.strip_headers = tuple(h.lower() for h in strip_headers)
         self.max_body = max_body
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+        scheme = "http"
+        if tls:  # (certfile, keyfile): terminate TLS like nginx in front of MinIO
+            import ssl
+
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
+        self.endpoint = f"{scheme}://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
@@ -293,3 +301,25 @@ def test_playbook_builds_bucket_url_with_filter_and_checks_it(minio, tmp_path):
     assert check["endpoint"] == minio.endpoint and check["bucket"] == BUCKET
     assert [s["name"] for s in check["steps"]][-1] == "delete"
     assert minio.secret_key not in json.dumps(out)
+
+
+@pytest.fixture(scope="module")
+def self_signed(tmp_path_factory):
+    """A self-signed certificate for 127.0.0.1 (what W&B does not support without a trusted CA)."""
+    d = tmp_path_factory.mktemp("tls")
+    cert, key = d / "cert.pem", d / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+                    "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key),
+                    "-out", str(cert)], check=True, capture_output=True)
+    return cert, key
+
+
+def test_untrusted_certificate_then_trusted_with_ca_bundle(minio, proxy_factory, self_signed):
+    proxy = proxy_factory(minio.endpoint, tls=tuple(str(p) for p in self_signed))
+    assert proxy.endpoint.startswith("https://")
+    result = run_adhoc(MODULE, base_args(minio, endpoint=proxy.endpoint))
+    assert result["failed"] is True and result["failed_step"] == f"preflight PUT {ORIGIN}"
+    assert "TLS verification failed" in result["msg"] and "ca_bundle" in result["msg"]
+    trusted = run_adhoc(MODULE, base_args(minio, endpoint=proxy.endpoint, ca_bundle=str(self_signed[0])))
+    assert not trusted.get("failed"), trusted.get("msg")
+    assert step(trusted, "get")["ok"] and step(trusted, "delete")["ok"]
