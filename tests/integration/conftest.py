@@ -104,9 +104,10 @@ def minio_server(minio_factory):
 
 @pytest.fixture(scope="session")
 def kube_api():
+    was_up = subprocess.run([str(TESTBED / "kube.sh"), "status"], check=False).returncode == 0
     subprocess.run([str(TESTBED / "kube.sh"), "start"], check=True)
     env_line = subprocess.run([str(TESTBED / "kube.sh"), "env"], check=True, capture_output=True,
                               text=True).stdout.strip()
     yield env_line.split("=", 1)[1]
-    if os.environ.get("ONPREM_WANDB_KEEP_KUBE") != "1":
+    if not was_up and os.environ.get("ONPREM_WANDB_KEEP_KUBE") != "1":
         subprocess.run([str(TESTBED / "kube.sh"), "stop"], check=True)

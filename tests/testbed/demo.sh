@@ -25,7 +25,7 @@ cat <<MSG
 
 The testbed stays up for exploration:
   podman exec -it wandb-proxy bash                       # a host (also: wandb-mysql, wandb-minio-1, wandb-minio-2)
-  podman exec wandb-proxy curl -sI https://wandb.onprem.test/   # through nginx, verified by the local CA
+  podman exec wandb-client curl -sI https://wandb.onprem.test/  # a client: through nginx, verified by the local CA
   KUBECONFIG=$ONPREM_WANDB_KUBECONFIG $("$here/build-binaries.sh" path kubectl) -n wandb get all,ingress,secret
   the site CA for your clients: $INVENTORY/local-ca/ca.crt
 Remove it all with: make clean-testbed

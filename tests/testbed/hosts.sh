@@ -22,6 +22,15 @@ command -v podman >/dev/null || die "podman is missing: run 'make deps'."
 ensure_network() {
   podman network exists "$NETWORK" || podman network create "$NETWORK" >/dev/null \
     || die "cannot create podman network $NETWORK: check 'podman network ls' and the CNI plugins (make deps)."
+  # podman 4.3: when a network is removed and created again while aardvark-dns keeps running,
+  # aardvark goes on listening on the old gateway and names stop resolving. Point it at the
+  # current gateway and make it reload.
+  local conf=/run/containers/networks/aardvark-dns/$NETWORK gw
+  gw=$(podman network inspect "$NETWORK" --format '{{range .Subnets}}{{.Gateway}}{{end}}' 2>/dev/null || true)
+  if [ -n "$gw" ] && [ -f "$conf" ] && [ "$(head -n1 "$conf")" != "$gw" ]; then
+    sed -i "1s/.*/$gw/" "$conf"
+    pkill -HUP -f aardvark-dns || true
+  fi
 }
 
 remove_host() {

@@ -91,7 +91,7 @@ start() {
     pid_alive "$KDIR/apiserver.pid" || break
     sleep 0.5
   done
-  tail -20 "$KDIR/etcd.log" "$KDIR/apiserver.log" >&2 || true
+  tail -n 20 "$KDIR/etcd.log" "$KDIR/apiserver.log" >&2 || true
   stop
   die "kube-apiserver did not become ready (logs above): check that ports $API_PORT and $ETCD_PORT are free (ONPREM_WANDB_KUBE_PORT / ONPREM_WANDB_ETCD_PORT)."
 }
@@ -110,6 +110,13 @@ stop() {
       if pid_alive "$KDIR/$f.pid"; then kill -9 "$(cat "$KDIR/$f.pid")" 2>/dev/null || true; fi
     fi
     rm -f "$KDIR/$f.pid"
+  done
+  # leftovers whose pid files are gone (an interrupted run, a concurrent stop)
+  pkill -f -- "--data-dir $KDIR/etcd" 2>/dev/null || true
+  pkill -f -- "^$BIN/kube-apiserver .*--secure-port $API_PORT" 2>/dev/null || true
+  for _ in $(seq 1 40); do
+    pgrep -f -- "--data-dir $KDIR/etcd|^$BIN/kube-apiserver .*--secure-port $API_PORT" >/dev/null || break
+    sleep 0.25
   done
   rm -rf "$KDIR/etcd"
 }
