@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Generate docs/inventory-reference.md from every roles/*/meta/argument_specs.yml.
 
     .venv/bin/python tools/gen_inventory_reference.py            # (re)write the file

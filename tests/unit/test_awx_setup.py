@@ -105,7 +105,7 @@ def make_handler(ctl):
                 return self.reply(200, {"count": len(ids), "next": None, "results": [{"id": i} for i in ids]})
 
         def do_POST(self):  # noqa: N802
-            parts, _ = self.route()
+            parts = self.route()[0]
             data = self.body()
             with ctl.lock:
                 ctl.writes.append(("POST", self.path))
@@ -125,7 +125,7 @@ def make_handler(ctl):
                 return self.reply(204)
 
         def do_PATCH(self):  # noqa: N802
-            parts, _ = self.route()
+            parts = self.route()[0]
             with ctl.lock:
                 ctl.writes.append(("PATCH", self.path))
                 obj = ctl.objects[parts[0]][int(parts[1])]
