@@ -31,7 +31,7 @@ description:
   - The check writes one temporary object and deletes it, so it reports C(changed=false).
     With O(cleanup=false) the object stays behind for inspection (still C(changed=false)).
 author:
-  - onprem.wandb maintainers
+  - onprem.wandb maintainers (@onprem-wandb)
 options:
   endpoint:
     description:
@@ -103,9 +103,11 @@ notes:
   - Community MinIO has no bucket CORS API; its CORS is global (C(MINIO_API_CORS_ALLOW_ORIGIN)).
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: partial
     details: signs URLs and sends the CORS preflight; nothing is written.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 """
 
@@ -193,7 +195,7 @@ def argument_spec():
         validate_certs=dict(type="bool", default=True),
         ca_bundle=dict(type="path"),
         payload_size=dict(type="int", default=1048576),
-        key_prefix=dict(type="str", default=".onprem-wandb-check/"),
+        key_prefix=dict(type="str", default=".onprem-wandb-check/", no_log=False),
         cleanup=dict(type="bool", default=True),
         expires=dict(type="int", default=300),
         check_expired=dict(type="bool", default=True),

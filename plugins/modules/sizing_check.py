@@ -27,7 +27,7 @@ description:
     O(probe_timeout)); the probe file is removed again.
   - Never changes the host (C(changed=false)).
 author:
-  - onprem.wandb maintainers
+  - onprem.wandb maintainers (@onprem-wandb)
 options:
   profile:
     description: W&B products the deployment runs.
@@ -77,9 +77,11 @@ notes:
   - "Source of the tables: W&B docs, Reference Architecture, Sizing (wandb/docs ref-arch.mdx, see module_utils)."
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: measurements only; the disk probe is skipped.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
 """
 
