@@ -323,3 +323,62 @@ def test_untrusted_certificate_then_trusted_with_ca_bundle(minio, proxy_factory,
     trusted = run_adhoc(MODULE, base_args(minio, endpoint=proxy.endpoint, ca_bundle=str(self_signed[0])))
     assert not trusted.get("failed"), trusted.get("msg")
     assert step(trusted, "get")["ok"] and step(trusted, "delete")["ok"]
+
+
+HOSTILE_SECRET = "s/e+c@r:e#t %?&='x\"y"
+
+
+@pytest.fixture(scope="module")
+def minio_users(minio, tmp_path_factory):
+    """Two MinIO users made with `mc`: one with a hostile secret and read-write on the bucket, one whose
+    policy lacks s3:DeleteObject (least privilege gone wrong)."""
+    from conftest import binary
+
+    mc = str(binary("mc"))
+    cfg = str(tmp_path_factory.mktemp("mc"))
+
+    def run_mc(*args):
+        subprocess.run([mc, "--config-dir", cfg, *args], check=True, capture_output=True, timeout=60)
+
+    run_mc("alias", "set", "t", minio.endpoint, minio.access_key, minio.secret_key)
+    run_mc("admin", "user", "add", "t", "wandb-hostile", HOSTILE_SECRET)
+    run_mc("admin", "policy", "attach", "t", "readwrite", "--user", "wandb-hostile")
+    policy = tmp_path_factory.mktemp("policy") / "nodelete.json"
+    policy.write_text(json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject", "s3:ListBucket"],
+        "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"]}]}))
+    run_mc("admin", "policy", "create", "t", "wandb-nodelete", str(policy))
+    run_mc("admin", "user", "add", "t", "wandb-nodelete", "nodelete-secret-123")
+    run_mc("admin", "policy", "attach", "t", "wandb-nodelete", "--user", "wandb-nodelete")
+    return {"hostile": ("wandb-hostile", HOSTILE_SECRET), "nodelete": ("wandb-nodelete", "nodelete-secret-123")}
+
+
+def test_hostile_secret_through_the_bucket_filter(minio, minio_users, tmp_path):
+    """BUCKET built by the filter from a secret full of URL metacharacters works end to end."""
+    key, secret = minio_users["hostile"]
+    playbook = """
+- name: Hostile secret
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    - name: Check BUCKET built by the filter
+      onprem.wandb.signed_url_check:
+        bucket_url: "{{ endpoint | onprem.wandb.bucket_url(access_key, secret_key, 'wandb') }}"
+        origins: ["%s"]
+        payload_size: 2048
+      register: check
+""" % ORIGIN
+    out = run_playbook(playbook, tmp_path, {"endpoint": minio.endpoint, "access_key": key, "secret_key": secret})
+    result = out["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    assert not result.get("failed"), result.get("msg")
+    assert all(s["ok"] for s in result["steps"]) and result["steps"][-1]["name"] == "delete"
+
+
+def test_policy_without_delete_is_named(minio, minio_users):
+    key, secret = minio_users["nodelete"]
+    result = run_adhoc(MODULE, base_args(minio, access_key=key, secret_key=secret, origins=[], key_prefix="nodelete/"))
+    assert result["failed"] is True and result["failed_step"] == "delete"
+    assert step(result, "delete")["status"] == 403
+    assert "access denied" in result["msg"] and "s3:DeleteObject" in result["msg"]
+    assert step(result, "expired")["ok"] is True  # everything before the delete worked
