@@ -76,7 +76,7 @@ def test_credential_type_has_inputs_and_injectors(ctype):
 def test_injected_and_surveyed_variables_are_read_by_the_roles():
     text = role_variable_text()
     injected = {v for c in CREDENTIAL_TYPES for v in c["injectors"]["extra_vars"]}
-    surveyed = set(JOBS["awx_survey_questions"])
+    surveyed = set(JOBS["awx_survey_questions"]) | set(JOBS["awx_kubernetes_extra_vars"])
     unknown = sorted(v for v in injected | surveyed if not re.search(rf"\b{re.escape(v)}\b", text))
     assert not unknown, f"AWX sets variables no role reads (renamed?): {unknown}"
 
@@ -110,6 +110,15 @@ def test_job_template_references_resolve(job):
     credential_names = {c["name"] for c in CREDENTIALS}
     assert set(job["credentials"]) <= credential_names
     assert set(job["survey"]) <= set(JOBS["awx_survey_questions"])
+
+
+def test_jobs_with_the_kubernetes_credential_drop_the_inventory_kubeconfig():
+    # in AWX the cluster comes from the credential's K8S_AUTH_* variables; a kubeconfig path
+    # from the inventory would not exist in the execution environment
+    for job in JOBS["awx_job_templates"]:
+        if "onprem.wandb Kubernetes" in job["credentials"]:
+            assert job.get("extra_vars") == "{{ awx_kubernetes_extra_vars }}", job["name"]
+    assert JOBS["awx_kubernetes_extra_vars"] == {"kubernetes_kubeconfig": "", "kubernetes_context": ""}
 
 
 def test_credentials_use_known_types():

@@ -207,6 +207,8 @@ def test_creates_everything_once_then_changes_nothing(controller, tmp_path):
         assert stored["playbook"] == job["playbook"] and stored["survey_enabled"] is True
         spec = ctl.surveys[stored["id"]]["spec"]
         assert [q["variable"] for q in spec] == job["survey"]
+        if "onprem.wandb Kubernetes" in job["credentials"]:
+            assert json.loads(stored["extra_vars"]) == {"kubernetes_kubeconfig": "", "kubernetes_context": ""}
         attached = {present[i] for i in ctl.links.get(("job_templates", stored["id"], "credentials"), [])}
         assert attached == set(job["credentials"]) & set(present.values())
 
