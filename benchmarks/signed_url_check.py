@@ -58,7 +58,7 @@ def main() -> None:
             server.client().create_bucket(Bucket="wandb")
             for mib in (int(x) for x in opts.sizes.split(",")):
                 walls, results = [], []
-                for _ in range(opts.repeat):
+                for _attempt in range(opts.repeat):
                     wall, result = run(server, mib * 1024 * 1024)
                     walls.append(wall)
                     results.append(result)

@@ -41,16 +41,16 @@ def main() -> None:
 
     params = {"profile": "models", "environment": "test", "node_role": "mysql", "tolerance_percent": 5.0}
     start = time.perf_counter()
-    for _ in range(1000):
+    for _call in range(1000):
         mod.evaluate(params, sizing.host_facts("/"))
     print(f"in-process measure+compare: {(time.perf_counter() - start) * 1000 / 1000:.3f} ms per call")
     base = {"node_role": "mysql", "environment": "test", "strict": False}
-    walls = [adhoc(base) for _ in range(opts.repeat)]
+    walls = [adhoc(base) for _attempt in range(opts.repeat)]
     print(f"ansible localhost -m sizing_check: median {statistics.median(walls):.2f} s "
           f"(runs: {', '.join(f'{w:.2f}' for w in walls)})")
     with tempfile.TemporaryDirectory() as tmp:
         probe = dict(base, data_path=tmp, probe_disk=True, probe_size_mb=64, probe_timeout=10)
-        walls = [adhoc(probe) for _ in range(opts.repeat)]
+        walls = [adhoc(probe) for _attempt in range(opts.repeat)]
     print(f"... with a 64 MiB disk probe: median {statistics.median(walls):.2f} s "
           f"(runs: {', '.join(f'{w:.2f}' for w in walls)})")
 

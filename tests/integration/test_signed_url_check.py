@@ -45,7 +45,8 @@ def run_adhoc(module: str, args: dict, check: bool = False) -> dict:
     cmd = [str(ANSIBLE), "localhost", "-i", "localhost,", "-c", "local", "-m", module, "-a", json.dumps(args)]
     if check:
         cmd.append("--check")
-    proc = subprocess.run(cmd, cwd=REPO, env=ansible_env(), capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(cmd, cwd=REPO, env=ansible_env(), capture_output=True, text=True, timeout=120,
+                          check=False)
     try:
         out = json_out(proc.stdout)
     except ValueError:
@@ -57,7 +58,7 @@ def run_playbook(playbook: str, tmp_path: Path, extra_vars: dict) -> dict:
     path = tmp_path / "play.yml"
     path.write_text(playbook)
     proc = subprocess.run([str(ANSIBLE_PLAYBOOK), "-i", "localhost,", str(path), "-e", json.dumps(extra_vars)], cwd=REPO,
-                          env=ansible_env(), capture_output=True, text=True, timeout=120)
+                          env=ansible_env(), capture_output=True, text=True, timeout=120, check=False)
     assert proc.stdout, proc.stderr
     return json_out(proc.stdout)
 

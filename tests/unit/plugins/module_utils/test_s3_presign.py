@@ -58,9 +58,9 @@ def test_matches_botocore(method, key, endpoint):
     boto3 = pytest.importorskip("boto3")
     from botocore.config import Config
 
+    config = Config(signature_version="s3v4", s3={"addressing_style": "path"})
     client = boto3.client("s3", endpoint_url=endpoint, region_name="eu-central-1", aws_access_key_id="AKID",
-                          aws_secret_access_key="se/cr+et=", config=Config(signature_version="s3v4",
-                                                                          s3={"addressing_style": "path"}))
+                          aws_secret_access_key="se/cr+et=", config=config)
     op = {"PUT": "put_object", "GET": "get_object", "HEAD": "head_object", "DELETE": "delete_object"}[method]
     theirs = client.generate_presigned_url(op, Params={"Bucket": "wandb", "Key": key}, ExpiresIn=300)
     query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(theirs).query))

@@ -57,8 +57,9 @@ def test_memory_tolerance(mem_bytes, ok):
 ])
 def test_disk_tolerance(disk_bytes, tolerance, ok):
     req = sizing.requirement("models", "test", "kubernetes_worker")
-    checks, _ = sizing.compare(req, {"cpu_cores": 2, "memory_bytes": 16 * GIB, "disk_total_bytes": disk_bytes,
-                                     "architecture": "x86_64", "data_path": "/"}, tolerance)
+    host = {"cpu_cores": 2, "memory_bytes": 16 * GIB, "disk_total_bytes": disk_bytes, "architecture": "x86_64",
+            "data_path": "/"}
+    checks = sizing.compare(req, host, tolerance)[0]
     assert checks["disk_gb"]["ok"] is ok
 
 
