@@ -307,8 +307,9 @@ class SignedUrlCheck:
         raise CheckFailed(name, msg)
 
     def diagnose_signature(self, status, code, message):
-        """Tell a Host rewrite from a wrong secret: re-sign a HEAD of the bucket for the Host
-        values proxies commonly forward; one that passes is the Host the store sees."""
+        """Tell a Host rewrite from a wrong secret: re-sign a GET of a missing key for the Host
+        values proxies commonly forward; any answer but SignatureDoesNotMatch (NoSuchKey, or
+        AccessDenied from a tight policy) means the store sees that Host."""
         detail = " (HTTP %s %s%s)" % (status, code, ": " + message if message else "")
         hostname, _sep, port = self.host.rpartition(":") if self.host.count(":") == 1 else (self.host, "", "")
         candidates = []
@@ -321,13 +322,13 @@ class SignedUrlCheck:
         for candidate in candidates:
             if candidate == self.host:
                 continue
-            url = s3.presign_url("HEAD", self.endpoint, self.bucket, "", self.access_key, self.secret_key,
-                                 self.region, 60, self.now(), signing_host=candidate)
+            url = s3.presign_url("GET", self.endpoint, self.bucket, ".onprem-wandb-host-probe", self.access_key,
+                                 self.secret_key, self.region, 60, self.now(), signing_host=candidate)
             try:
-                result = s3.http_request("HEAD", url, context=self.context, timeout=self.timeout)
+                result = s3.http_request("GET", url, context=self.context, timeout=self.timeout)
             except (OSError, s3.http.client.HTTPException):
                 break
-            if result.status in (200, 404):
+            if s3.s3_error(result.body)[0] != "SignatureDoesNotMatch" and result.status < 500:
                 return ("SignatureDoesNotMatch%s: the store sees the Host header %r, but clients sign for %r - "
                         "a proxy rewrites Host. Fix: %s." % (detail, candidate, self.host, s3.HOST_FIX))
         return ("SignatureDoesNotMatch%s: the store rejects the signature for Host %r. Most likely the "

@@ -169,7 +169,7 @@ def test_signature_mismatch_diagnoses_host_rewrite(run_main, monkeypatch):
                                       "us-east-1", int(query["X-Amz-Expires"]), when)[3]
         if expected != query["X-Amz-Signature"]:
             return http(403, b"<Error><Code>SignatureDoesNotMatch</Code><Region>us-east-1</Region></Error>")
-        return http(200)
+        return http(403, b"<Error><Code>AccessDenied</Code></Error>")  # a tight policy still proves the Host
 
     monkeypatch.setattr(s3, "http_request", store)
     result = run_main(mod.main, dict(ARGS, origins=[]))
@@ -180,6 +180,6 @@ def test_signature_mismatch_diagnoses_host_rewrite(run_main, monkeypatch):
 
 def test_signature_mismatch_without_host_candidate_blames_secret(run_main, store):
     store(PUT=http(403, b"<Error><Code>SignatureDoesNotMatch</Code></Error>"),
-          HEAD=http(403, b"<Error><Code>SignatureDoesNotMatch</Code></Error>"))
+          GET=http(403, b"<Error><Code>SignatureDoesNotMatch</Code></Error>"))
     result = run_main(mod.main, dict(ARGS, origins=[]))
     assert "secret key is wrong" in result["msg"] and "access key 'AKID'" in result["msg"]
