@@ -1,0 +1,113 @@
+"""Bad input to roles/mysql stops the run in preflight, names the variable, changes nothing.
+
+Real testbed hosts: a Debian sid host with Oracle MySQL already installed (so mysqld
+--validate-config is available) and a bookworm host running MariaDB. Each case runs
+ansible-playbook with the role against one host and asserts rc != 0, the message, and that
+no file under /etc, /usr or /var/backups changed, no package changed and mysqld was not
+restarted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+HOSTS_SH = REPO / "tests" / "testbed" / "hosts.sh"
+SID = "mysql-bad-sid"
+MARIA = "mysql-bad-maria"
+WANDB_PARAMETERS = {
+    "binlog_format": "ROW",
+    "binlog_row_image": "MINIMAL",
+    "innodb_online_alter_log_max_size": 268435456,
+    "sync_binlog": 1,
+    "innodb_flush_log_at_trx_commit": 1,
+    "sort_buffer_size": 67108864,
+    "max_prepared_stmt_count": 1048576,
+}
+GOOD_PASSWORD = "p@ss:w/rd #1 50% 'q' x"
+
+pytestmark = pytest.mark.skipif(
+    subprocess.run(["which", "podman"], capture_output=True).returncode != 0, reason="podman is missing")
+
+
+def sh(host: str, script: str, check: bool = True) -> str:
+    out = subprocess.run(["podman", "exec", host, "bash", "-c", script], capture_output=True, text=True)
+    if check and out.returncode != 0:
+        raise AssertionError(f"{host}: {script!r} failed: {out.stdout}{out.stderr}")
+    return out.stdout
+
+
+APT = "export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq --no-install-recommends"
+
+
+@pytest.fixture(scope="module")
+def hosts():
+    subprocess.run([str(HOSTS_SH), "up", f"{SID}=sid", f"{MARIA}=bookworm"], check=True)
+    try:
+        sh(SID, f"{APT} mysql-server python3-pymysql >/dev/null")
+        sh(MARIA, f"{APT} mariadb-server >/dev/null && systemctl is-active mariadb")
+        yield
+    finally:
+        subprocess.run([str(HOSTS_SH), "down", SID, MARIA], check=False)
+
+
+def state(host: str) -> dict[str, str]:
+    """What must not change: packages, files under /etc /usr /var/backups, the server's PID."""
+    return {
+        "packages": sh(host, "dpkg-query -W -f '${Package} ${Version} ${Status}\\n' | sort"),
+        "changed_files": sh(host, "find /etc /usr /var/backups -xdev -newer /tmp/.before -print 2>/dev/null | sort",
+                            check=False),
+        "pid": sh(host, "systemctl show -p MainPID --value mysql mariadb 2>/dev/null", check=False),
+        "dropin": sh(host, "ls /etc/mysql/mysql.conf.d/ /etc/mysql/conf.d/ 2>/dev/null", check=False),
+    }
+
+
+def run_role(host: str, tmp_path: Path, extra: dict) -> tuple[int, str]:
+    playbook = tmp_path / "play.yml"
+    playbook.write_text("- hosts: all\n  gather_facts: true\n  roles:\n    - role: onprem.wandb.mysql\n")
+    extra_file = tmp_path / "vars.json"
+    extra_file.write_text(json.dumps(extra))
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default",
+               ANSIBLE_CALLBACK_RESULT_FORMAT="json", ANSIBLE_NOCOLOR="1")
+    out = subprocess.run(
+        [str(REPO / ".venv" / "bin" / "ansible-playbook"), "-i", f"{host},", "-e", "ansible_connection=containers.podman.podman",
+         "-e", f"@{extra_file}", str(playbook)], cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    return out.returncode, re.sub(r"\s+", " ", out.stdout + out.stderr)
+
+
+CASES = {
+    "mariadb_host": (MARIA, {"wandb_db_password": GOOD_PASSWORD},
+                     ["is MariaDB", "never MariaDB", "mysql_install"]),
+    "unknown_parameter": (SID, {"wandb_db_password": GOOD_PASSWORD,
+                                "mysql_parameters": {**WANDB_PARAMETERS, "innodb_bogus_knob": 1}},
+                          ["mysql_parameters.innodb_bogus_knob", "unknown variable"]),
+    "empty_password": (SID, {"wandb_db_password": ""}, ["wandb_db_password", "is empty"]),
+    "sort_buffer_size_big": (SID, {"wandb_db_password": GOOD_PASSWORD,
+                                   "mysql_parameters": {**WANDB_PARAMETERS, "sort_buffer_size": "big"}},
+                             ["mysql_parameters.sort_buffer_size", "Not a number"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_input_fails_before_any_change(hosts, tmp_path, case):
+    host, extra, expected = CASES[case]
+    sh(host, "sleep 1; touch /tmp/.before; sleep 1")
+    before = state(host)
+    assert before["pid"].strip() not in ("", "0"), f"the server on {host} is not running before the case"
+    rc, output = run_role(host, tmp_path, extra)
+    assert rc != 0, f"{case}: the run succeeded: {output[-2000:]}"
+    for text in expected:
+        assert text in output, f"{case}: {text!r} not in the failure: {output[-3000:]}"
+    assert "zz-onprem-wandb.cnf" not in output or "changed:" not in output
+    after = state(host)
+    assert after == before, f"{case}: the host changed: before={before} after={after}"
+    assert after["changed_files"] == "", f"{case}: files changed: {after['changed_files']}"
+    # the password never reaches the output
+    if extra.get("wandb_db_password"):
+        assert extra["wandb_db_password"] not in output
