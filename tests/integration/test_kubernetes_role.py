@@ -91,7 +91,7 @@ def run_role(tmp_path: Path, values: dict, *args: str, check: bool = True) -> su
 def recap(proc: subprocess.CompletedProcess) -> dict[str, int]:
     match = re.search(r"localhost\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", proc.stdout)
     assert match, proc.stdout[-3000:]
-    return dict(zip(("ok", "changed", "unreachable", "failed"), map(int, match.groups())))
+    return dict(zip(("ok", "changed", "unreachable", "failed"), map(int, match.groups()), strict=True))
 
 
 def changed_tasks(proc: subprocess.CompletedProcess) -> list[str]:
@@ -440,7 +440,7 @@ def test_vvv_diff_output_contains_no_secret(kube, kube_api, ca_pem, tmp_path):
     assert recap(first)["changed"] == 6 and recap(changed)["changed"] == 2  # Secret + its checksum on the pods
     data = secret_values(kube.objects(ns)["secret"])
     output = f"{first.stdout}\n{first.stderr}\n{changed.stdout}\n{changed.stderr}"
-    assert "kubernetes.core.k8s" in output and "<localhost> EXEC" in output  # really verbose
+    assert "\"kind\": \"Deployment\"" in output and "<localhost> EXEC" in output  # really verbose
     for secret in (DB_PASSWORD, DB_PASSWORD + "2", S3_SECRET_KEY, LICENSE, OIDC_SECRET, REDIS_URL, EXTRA_SECRET,
                    data["MYSQL"], data["BUCKET"]):
         forms = {secret, quote(secret, safe=""), base64.b64encode(secret.encode()).decode(), json.dumps(secret)[1:-1]}
@@ -499,7 +499,7 @@ def test_unreadable_ingress_class_only_warns(kube, kube_api, ca_pem, tmp_path):
 ], ids=["startup-too-short", "openshift-uid", "env-override", "no-db-password", "http-url", "bad-ca", "nodeport"])
 def test_bad_input_stops_before_any_change(kube, kube_api, tmp_path, overrides, expected):
     ns = fresh_ns("itest-bad")
-    proc = run_role(tmp_path, base_vars(kube_api, ns, kubernetes_ca_certs=[], **overrides), check=False)
+    proc = run_role(tmp_path, base_vars(kube_api, ns, **overrides), check=False)
     assert proc.returncode != 0
     flat = re.sub(r"\s+", " ", proc.stdout)
     assert re.sub(r"\s+", " ", expected) in flat, proc.stdout[-3000:]
@@ -530,9 +530,18 @@ def test_openshift_mode_nodeport_and_no_ca(kube, kube_api, tmp_path):
 
 def test_check_mode_on_a_new_namespace_reports_without_creating(kube, kube_api, ca_pem, tmp_path):
     ns = fresh_ns("itest-check")
-    proc = run_role(tmp_path, base_vars(kube_api, ns, kubernetes_ca_certs=[ca_pem]), "--check")
-    assert recap(proc)["changed"] >= 1
+    proc = run_role(tmp_path, base_vars(kube_api, ns, kubernetes_ca_certs=[ca_pem]), "--check", "--diff")
+    assert recap(proc)["changed"] == 1  # the Namespace; its objects are skipped with a note
+    assert f"check mode: namespace {ns} does not exist yet" in proc.stdout
     assert not kube.namespace_exists(ns)
+
+
+def test_check_mode_on_an_applied_namespace_predicts_the_change(applied, kube):
+    before = _versions(kube.objects(applied["ns"]))
+    proc = run_role(applied["tmp"], {**applied["values"], "kubernetes_image_tag": "0.79.0"}, "--check", "--diff")
+    assert recap(proc)["changed"] == 1, changed_tasks(proc)
+    assert "0.79.0" in proc.stdout  # the Deployment's diff
+    assert _versions(kube.objects(applied["ns"])) == before
 
 
 def test_rollout_wait_times_out_with_a_useful_message(kube, kube_api, tmp_path):
