@@ -9,13 +9,15 @@ export ANSIBLE_HOME := $(CURDIR)/.ansible
 TB := tests/testbed
 SCENARIOS ?= smoke mysql minio nginx kubernetes site
 
-.PHONY: help deps images binaries testbed kube-up kube-down lint sanity unit integration molecule test demo clean-testbed clean-cache build
+.PHONY: help deps images binaries testbed kube-up kube-down lint sanity unit integration molecule test demo clean-testbed clean-cache build docs benchmark
 
 help:
 	@echo "make deps           install apt prerequisites and the pinned Python toolchain (.venv)"
 	@echo "make test           lint, sanity, unit, integration and every Molecule scenario"
 	@echo "make demo           bring up the local testbed and install W&B's stack on it (site.yml)"
 	@echo "make clean-testbed  remove testbed hosts, network and the local API server"
+	@echo "make docs           regenerate docs/inventory-reference.md from the roles' argument_specs"
+	@echo "make benchmark      time a warm re-run of site.yml on the running demo (BENCH=--cold for a cold demo too)"
 
 deps:
 	@$(TB)/deps.sh
@@ -63,6 +65,12 @@ test: deps
 
 demo: testbed
 	@$(TB)/demo.sh
+
+docs: deps
+	$(BIN)/python tools/gen_inventory_reference.py
+
+benchmark: deps
+	@benchmarks/site.sh $(BENCH)
 
 clean-testbed:
 	@$(TB)/hosts.sh clean
