@@ -159,7 +159,7 @@ def run_setup(ctl, tmp_path, *extra):
                ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
     proc = subprocess.run(
         [str(REPO / ".venv/bin/ansible-playbook"), PLAYBOOK, "-e", f"@{secrets}",
-         "-e", "awx_project_scm_url=https://git.example.internal/onprem-wandb.git", *extra],
+         "-e", "awx_project_scm_url=https://git.corp.lan/onprem-wandb.git", "-e", "awx_ee_image=registry.corp.lan/ee:1", *extra],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False,
     )
     recap = re.search(r"localhost\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", proc.stdout)
@@ -194,8 +194,9 @@ def test_creates_everything_once_then_changes_nothing(controller, tmp_path):
     assert "Create these credentials in AWX" in out and "onprem.wandb MySQL" in out
 
     project = ctl.find("projects", "onprem.wandb")
-    assert project["scm_url"] == "https://git.example.internal/onprem-wandb.git"
+    assert project["scm_url"] == "https://git.corp.lan/onprem-wandb.git"
     ee = ctl.find("execution_environments", "onprem.wandb EE")
+    assert ee["image"] == "registry.corp.lan/ee:1"
     assert project["default_environment"] == ee["id"]
     source = ctl.find("inventory_sources", "onprem.wandb inventory from the project")
     assert source["source_project"] == project["id"] and source["source_path"] == "inventories/onprem/hosts.yml"

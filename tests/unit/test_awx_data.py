@@ -145,8 +145,9 @@ def test_no_playbook_prompts():
 def run_awx_data(*extra):
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_CALLBACKS_ENABLED="ansible.posix.json",
                ANSIBLE_CONFIG=str(REPO / "ansible.cfg"))
+    site = ["-e", "awx_project_scm_url=https://git.corp.lan/onprem-wandb.git", "-e", "awx_ee_image=registry.corp.lan/ee:1"]
     proc = subprocess.run(
-        [str(VENV_BIN / "ansible-playbook"), "playbooks/awx_setup.yml", "--tags", "awx_data", *extra],
+        [str(VENV_BIN / "ansible-playbook"), "playbooks/awx_setup.yml", "--tags", "awx_data", *site, *extra],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False,
     )
     return proc.returncode, json.loads(proc.stdout)
@@ -166,6 +167,14 @@ def test_awx_setup_renders_surveys_from_the_data():
             if q["type"] == "multiplechoice":
                 # AWX's survey API takes choices as one option per line
                 assert q["choices"].split("\n") == JOBS["awx_survey_questions"][q["variable"]]["choices"]
+
+
+def test_awx_setup_refuses_the_example_project_and_image():
+    rc, out = run_awx_data("-e", "awx_project_scm_url=", "-e", "awx_ee_image=")
+    assert rc != 0
+    failed = [r.get("msg", "") for t in out["plays"][0]["tasks"] for r in t["hosts"].values() if r.get("failed")]
+    assert len(failed) == 1 and "awx_project_scm_url" in failed[0] and "awx_ee_image" in failed[0], failed
+    assert CONTROLLER["awx_project"]["scm_url"] in failed[0]
 
 
 def test_awx_setup_rejects_a_bad_survey_default():
