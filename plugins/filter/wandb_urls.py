@@ -7,12 +7,31 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+try:
+    from collections.abc import Mapping
+except ImportError:  # pragma: no cover - Python 2
+    from collections import Mapping
+
 from ansible.errors import AnsibleFilterError
 from ansible_collections.onprem.wandb.plugins.module_utils import wandb_urls
 
 
+def _from_mapping(name, args, kwargs):
+    """Accept one dict as the input, as roles write it: ``{{ {...} | onprem.wandb.mysql_url }}``.
+
+    For bucket_url the dict names ``host`` (host[:port]) and ``tls`` instead of ``endpoint``."""
+    if len(args) != 1 or kwargs or not isinstance(args[0], Mapping):
+        return args, kwargs
+    params = dict(args[0])
+    if name == "bucket_url" and "endpoint" not in params and "host" in params:
+        tls = params.get("tls", True)
+        params["endpoint"] = "%s://%s" % ("https" if tls else "http", params.pop("host"))
+    return (), params
+
+
 def _wrap(func, name):
     def filter_func(*args, **kwargs):
+        args, kwargs = _from_mapping(name, args, kwargs)
         try:
             return func(*args, **kwargs)
         except wandb_urls.WandbUrlError as exc:
