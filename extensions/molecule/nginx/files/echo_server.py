@@ -83,11 +83,8 @@ class Echo(BaseHTTPRequestHandler):
             length = struct.unpack("!Q", self.rfile.read(8))[0]
         mask = self.rfile.read(4) if head[1] & 0x80 else b"\0\0\0\0"
         data = bytes(b ^ mask[i % 4] for i, b in enumerate(self.rfile.read(length)))
-        if length < 126:
-            frame = bytes([0x81, length]) + data
-        else:
-            frame = bytes([0x81, 126]) + struct.pack("!H", length) + data
-        self.wfile.write(frame)
+        size = bytes([length]) if length < 126 else bytes([126]) + struct.pack("!H", length)
+        self.wfile.write(b"\x81" + size + data)
         self.wfile.flush()
         self.close_connection = True
 
