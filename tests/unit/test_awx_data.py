@@ -37,7 +37,7 @@ CREDENTIALS = load(AWX / "credentials.yml")["awx_credentials"]
 JOBS = load(AWX / "job_templates.yml")
 CONTROLLER = load(AWX / "controller.yml")
 AWX_BUILTIN_TYPES = {"Machine", "OpenShift or Kubernetes API Bearer Token", "Source Control", "Vault"}
-SECRET_WORDS = re.compile(r"password|secret|license|token|private", re.I)
+SECRET_WORDS = re.compile(r"password|secret|license|token|private|key_content", re.I)
 
 
 def role_variable_text() -> str:
