@@ -39,7 +39,7 @@ kube-down:
 
 lint: deps
 	$(BIN)/yamllint -s .
-	$(BIN)/ruff check plugins tests
+	$(BIN)/ruff check plugins tests benchmarks tools
 	$(BIN)/ansible-lint --profile production
 
 sanity: deps

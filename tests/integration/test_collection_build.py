@@ -36,13 +36,16 @@ def test_tarball_holds_the_collection_and_no_dev_files(built):
 
 def test_tarball_installs_and_its_plugins_render(built, tmp_path):
     dest = tmp_path / "collections"
+    # an empty config: the checkout's ansible.cfg puts the checkout itself on the collections path
+    (tmp_path / "ansible.cfg").write_text("[defaults]\n")
+    cfg = str(tmp_path / "ansible.cfg")
     subprocess.run([str(VENV_BIN / "ansible-galaxy"), "collection", "install", "--no-deps", "-p", str(dest), str(built)],
-                   check=True, capture_output=True)
+                   check=True, capture_output=True, env=dict(os.environ, ANSIBLE_CONFIG=cfg))
     installed = dest / "ansible_collections" / "onprem" / "wandb"
     manifest = json.loads((installed / "MANIFEST.json").read_text())
     assert manifest["collection_info"]["namespace"] == "onprem"
     assert manifest["collection_info"]["name"] == "wandb"
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(dest), ANSIBLE_CONFIG="/dev/null")
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(dest), ANSIBLE_CONFIG=cfg)
     modules = sorted(p.stem for p in (REPO / "plugins" / "modules").glob("*.py") if p.stem != "__init__")
     for module in modules:
         out = subprocess.run([str(VENV_BIN / "ansible-doc"), "--json", f"onprem.wandb.{module}"], env=env,
