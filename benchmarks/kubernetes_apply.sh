@@ -8,7 +8,7 @@ case "${1:-}" in --list|--host) echo '{}'; exit 0 ;; esac
 cd "$(dirname "$0")/.."
 runs=${1:-3}
 V=$PWD/.venv/bin
-export ANSIBLE_CONFIG="$PWD/ansible.cfg" ANSIBLE_HOME="$PWD/.ansible" ANSIBLE_NOCOLOR=1 ANSIBLE_CALLBACKS_ENABLED=""
+export ANSIBLE_CONFIG="$PWD/ansible.cfg" ANSIBLE_HOME="$PWD/.ansible" ANSIBLE_NOCOLOR=1
 tests/testbed/kube.sh start >/dev/null 2>&1 || { echo "kube.sh start failed"; exit 1; }
 kubeconfig=$(tests/testbed/kube.sh env | cut -d= -f2)
 out=$(mktemp -d)
@@ -30,7 +30,7 @@ run() {  # run LABEL NAMESPACE -> prints seconds, keeps the log
     -e ansible_python_interpreter="$V/python3" -e kubernetes_kubeconfig="$kubeconfig" -e kubernetes_namespace="$2" \
     -e wandb_fqdn=wandb.bench.example -e wandb_db_host=mysql.bench.example -e 'wandb_db_password=b3nch:p@ss/#' \
     -e wandb_s3_endpoint=https://s3.bench.example -e wandb_s3_access_key=bench -e 'wandb_s3_secret_key=s3/cr+t' \
-    -e wandb_license=bench-license >"$out/$1.log" 2>&1 || { tail -30 "$out/$1.log"; exit 1; }
+    -e wandb_license=bench-license >"$out/$1.log" 2>&1 || { tail -30 "$out/$1.log" >&2; exit 1; }
   end=$(date +%s.%N)
   awk -v a="$start" -v b="$end" 'BEGIN{printf "%.2f", b - a}'
 }
@@ -38,8 +38,8 @@ printf 'kube-apiserver: %s\n' "$("$kubectl" --kubeconfig "$kubeconfig" version -
 printf '%-4s %-28s %10s %10s %s\n' run namespace apply_s reapply_s reapply_recap
 for i in $(seq 1 "$runs"); do
   ns="bench-wandb-$(date +%s)-$i"
-  cold=$(run "cold$i" "$ns")
-  warm=$(run "warm$i" "$ns")
+  cold=$(run "cold$i" "$ns") || exit 1
+  warm=$(run "warm$i" "$ns") || exit 1
   recap=$(grep -E '^localhost +: ok=' "$out/warm$i.log" | sed 's/  */ /g')
   printf '%-4s %-28s %10s %10s %s\n' "$i" "$ns" "$cold" "$warm" "$recap"
   grep -Eq 'changed=0 ' <<<"$recap" || { echo "WARNING: the re-apply changed something"; exit 1; }
