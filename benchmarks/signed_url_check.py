@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Wall time of onprem.wandb.signed_url_check against a real MinIO on loopback.
 
 Starts a MinIO from the testbed cache (tests/integration/conftest.py's MinioServer, global CORS

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Wall time of onprem.wandb.sizing_check on this machine: the whole `ansible localhost -m`
 run (median of REPEAT), with and without the bounded disk probe, and the module's own
 measurement + comparison in-process.

@@ -7,11 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-try:
-    from collections.abc import Mapping
-except ImportError:  # pragma: no cover - Python 2
-    from collections import Mapping
-
+from ansible.module_utils.six.moves.collections_abc import Mapping
 from ansible.errors import AnsibleFilterError
 from ansible_collections.onprem.wandb.plugins.module_utils import wandb_urls
 

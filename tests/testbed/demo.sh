@@ -12,7 +12,7 @@ export PATH="$V:$PATH" ANSIBLE_CONFIG="$REPO_ROOT/ansible.cfg" ANSIBLE_HOME="$RE
 INVENTORY=${INVENTORY:-inventories/local}
 
 # hosts (and their image and DNS aliases) come from the inventory: one home for the topology
-mapfile -t specs < <(python3 "$here/inventory_hosts.py" "$INVENTORY")
+mapfile -t specs < <("$REPO_ROOT/.venv/bin/python" "$here/inventory_hosts.py" "$INVENTORY")
 [ ${#specs[@]} -gt 0 ] || die "no hosts in group testbed of $INVENTORY"
 "$here/hosts.sh" ensure "${specs[@]}"
 "$here/kube.sh" start

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Print hosts.sh specs (NAME=IMAGE[,ALIAS...]) for the hosts of group `testbed` in an inventory.
 
 The inventory is the one home of the testbed topology: each host may set testbed_image

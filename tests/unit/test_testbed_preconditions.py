@@ -12,7 +12,7 @@ TESTBED = Path(__file__).resolve().parents[2] / "tests" / "testbed"
 
 def run(script, *args, env=None):
     return subprocess.run([shutil.which("bash"), str(TESTBED / script), *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=120)
+                          env={**os.environ, **(env or {})}, timeout=120, check=False)
 
 
 def path_without(tmp_path, *missing):
