@@ -44,14 +44,16 @@ def sh(host: str, script: str, check: bool = True) -> str:
 
 
 APT = "export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq --no-install-recommends"
+# a loaded machine can time out a postinst's first server start: finish the install once more
+RETRY = "|| { sleep 5; dpkg --configure -a && apt-get install -y -qq -f; }"
 
 
 @pytest.fixture(scope="module")
 def hosts():
     subprocess.run([str(HOSTS_SH), "up", f"{SID}=sid", f"{MARIA}=bookworm"], check=True)
     try:
-        sh(SID, f"{APT} mysql-server python3-pymysql >/dev/null")
-        sh(MARIA, f"{APT} mariadb-server >/dev/null && systemctl is-active mariadb")
+        sh(SID, f"{APT} mysql-server python3-pymysql >/dev/null {RETRY}; systemctl restart mysql")
+        sh(MARIA, f"{APT} mariadb-server >/dev/null {RETRY}; systemctl restart mariadb")
         yield
     finally:
         subprocess.run([str(HOSTS_SH), "down", SID, MARIA], check=False)
