@@ -21,6 +21,9 @@ WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 class Echo(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "onprem-wandb-echo"
+    # headers and body go out in separate writes: without TCP_NODELAY, Nagle plus the peer's
+    # delayed ACK adds ~40 ms to every keepalive response
+    disable_nagle_algorithm = True
 
     def log_message(self, *args):  # keep the journal quiet under load
         pass
