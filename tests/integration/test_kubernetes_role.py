@@ -266,7 +266,7 @@ def test_one_change_updates_only_the_deployment(applied, kube, change):
     after_objs = kube.objects(ns)
     after = _versions(after_objs)
     assert recap(proc)["changed"] == 1, changed_tasks(proc)
-    assert [t for t in changed_tasks(proc)] == [t for t in changed_tasks(proc) if "Deployment" in t]
+    assert list(changed_tasks(proc)) == [t for t in changed_tasks(proc) if "Deployment" in t]
     assert after["deployment"][1] == before["deployment"][1] + 1  # generation bumped once
     for kind in ("namespace", "secret", "configmap", "service", "ingress"):
         assert after[kind] == before[kind], kind

@@ -37,7 +37,13 @@ stage() {  # stage NAME CMD...: run, time, record
   else failed=$((failed + 1)); failures+=("$name"); printf '===== %s: FAILED rc=%s (%ss)\n' "$name" "$rc" "${took[$name]}"; fi
 }
 
-lint() { "$V/yamllint" -s . && "$V/ruff" check plugins tests benchmarks tools && "$V/ansible-lint" --profile production -q; }
+lint() {  # every linter runs, so one pass reports every finding
+  local rc=0
+  "$V/yamllint" -s . || rc=1
+  "$V/ruff" check plugins tests benchmarks tools || rc=1
+  "$V/ansible-lint" --profile production -q || rc=1
+  return $rc
+}
 unit() { "$V/pytest" -q -p no:cacheprovider tests/unit; }
 build() { "$V/pytest" -q -p no:cacheprovider tests/integration/test_collection_build.py; }
 testbed() { "$here/images.sh" all && "$here/build-binaries.sh" all; }

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Probe a MinIO/S3 endpoint the way W&B and browsers use it (Python stdlib only).
 
 Reads a JSON job on stdin, prints a JSON report of what the server answered; the
@@ -57,8 +57,8 @@ def presign(endpoint, region, creds, method, path, expires=600):
         "X-Amz-Expires": str(expires),
         "X-Amz-SignedHeaders": "host",
     }
-    canonical, _ = _canonical(method, path, query, {"host": url.netloc}, "UNSIGNED-PAYLOAD")
-    _, sig = _signature(creds, region, stamp, canonical)
+    canonical, _ignored = _canonical(method, path, query, {"host": url.netloc}, "UNSIGNED-PAYLOAD")
+    _ignored, sig = _signature(creds, region, stamp, canonical)
     query["X-Amz-Signature"] = sig
     return f"{url.scheme}://{url.netloc}{urllib.parse.quote(path)}?{urllib.parse.urlencode(query, quote_via=urllib.parse.quote)}"
 
@@ -104,12 +104,12 @@ def put_get(job, report, prefix):
     ep, region, creds, bucket = job["endpoint"], job["region"], (job["access_key"], job["secret_key"]), job["bucket"]
     key = f"probe/{uuid.uuid4().hex}.bin"
     payload = uuid.uuid4().bytes * 4096  # 64 KiB, random
-    status, headers, _ = http("PUT", presign(ep, region, creds, "PUT", f"/{bucket}/{key}"), payload)
+    status, headers, _ignored = http("PUT", presign(ep, region, creds, "PUT", f"/{bucket}/{key}"), payload)
     report[f"{prefix}put_status"] = status
     status, headers, body = http("GET", presign(ep, region, creds, "GET", f"/{bucket}/{key}"))
     report[f"{prefix}get_status"] = status
     report[f"{prefix}get_matches"] = body == payload
-    status, headers, _ = http("HEAD", presign(ep, region, creds, "HEAD", f"/{bucket}/{key}"))
+    status, headers, _ignored = http("HEAD", presign(ep, region, creds, "HEAD", f"/{bucket}/{key}"))
     report[f"{prefix}head_status"] = status
     report[f"{prefix}head_etag"] = _lower(headers).get("etag", "")
     report[f"{prefix}head_length"] = int(_lower(headers).get("content-length", "-1"))
@@ -123,12 +123,12 @@ def full(job, report):
 
     report["health_status"] = http("GET", f"{ep}/minio/health/cluster")[0]
 
-    status, _, body = signed(ep, region, wandb, "GET", f"/{bucket}", {"location": ""})
+    status, _ignored, body = signed(ep, region, wandb, "GET", f"/{bucket}", {"location": ""})
     report["location_status"] = status
     report["location"] = ET.fromstring(body).text or "" if status == 200 else _code(body)
 
     for name, origin in (("cors_allowed", job["origin_allowed"]), ("cors_other", job["origin_other"])):
-        status, headers, _ = http("OPTIONS", f"{ep}/{bucket}/probe/preflight.bin", headers={
+        status, headers, _ignored = http("OPTIONS", f"{ep}/{bucket}/probe/preflight.bin", headers={
             "Origin": origin, "Access-Control-Request-Method": "PUT",
             "Access-Control-Request-Headers": "content-type"})
         low = _lower(headers)
@@ -141,13 +141,13 @@ def full(job, report):
     # a second bucket W&B must not see or touch
     other = job["other_bucket"]
     report["other_create_status"] = signed(ep, region, root, "PUT", f"/{other}")[0]
-    status, _, body = signed(ep, region, wandb, "GET", "/")
+    status, _ignored, body = signed(ep, region, wandb, "GET", "/")
     names = [e.text for e in ET.fromstring(body).iter() if e.tag.rsplit("}", 1)[-1] == "Name"] if status == 200 else []
     report["list_buckets_status"] = status
     report["list_buckets_names"] = names
-    status, _, body = signed(ep, region, wandb, "GET", f"/{other}", {"list-type": "2"})
+    status, _ignored, body = signed(ep, region, wandb, "GET", f"/{other}", {"list-type": "2"})
     report["other_list_status"], report["other_list_code"] = status, _code(body)
-    status, _, body = signed(ep, region, wandb, "PUT", f"/{other}/x.txt", body=b"x")
+    status, _ignored, body = signed(ep, region, wandb, "PUT", f"/{other}/x.txt", body=b"x")
     report["other_put_status"], report["other_put_code"] = status, _code(body)
 
     # admin API: the W&B user is refused, root is not (so the refusal means something)
