@@ -11,7 +11,7 @@ secs=${4:-10} conns=${5:-16} threads=2
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 addr() { podman inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$1"; }
 proxy_ip=$(addr "$proxy") backend_ip=$(addr "$backend")
-[ -n "$proxy_ip" ] && [ -n "$backend_ip" ] || { echo "hosts $proxy/$backend are not running" >&2; exit 1; }
+if [ -z "$proxy_ip" ] || [ -z "$backend_ip" ]; then echo "hosts $proxy/$backend are not running" >&2; exit 1; fi
 
 bench() {  # bench LABEL URL -> "LABEL rps p50_ms p99_ms"
   local out
