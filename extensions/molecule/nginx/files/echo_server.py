@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Testbed backend for the nginx scenario: echoes what it received as JSON.
 
 GET/HEAD/DELETE -> {"method", "path", "headers", "port"}; POST/PUT also read the body
@@ -42,7 +42,7 @@ class Echo(BaseHTTPRequestHandler):
             "method": self.command,
             "path": self.path,
             "port": self.server.server_address[1],
-            "headers": {k: v for k, v in self.headers.items()},
+            "headers": dict(self.headers.items()),
         }
         payload.update(extra)
         self._reply(payload)

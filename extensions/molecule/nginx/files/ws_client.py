@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Minimal websocket client: ws_client.py URL MESSAGE.
 
 Opens wss:// (system trust store, host name checked) or ws://, sends an RFC 6455 upgrade,
@@ -32,7 +32,7 @@ stream = sock.makefile("rb")
 status = stream.readline().decode().strip()
 headers = {}
 for line in iter(stream.readline, b"\r\n"):
-    name, _, value = line.decode().partition(":")
+    name, _sep, value = line.decode().partition(":")
     headers[name.strip().lower()] = value.strip()
 expected = base64.b64encode(
     hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()
