@@ -39,7 +39,7 @@ def test_tarball_installs_and_its_plugins_render(built, tmp_path):
     # an empty config: the checkout's ansible.cfg puts the checkout itself on the collections path
     (tmp_path / "ansible.cfg").write_text("[defaults]\n")
     cfg = str(tmp_path / "ansible.cfg")
-    subprocess.run([str(VENV_BIN / "ansible-galaxy"), "collection", "install", "--no-deps", "-p", str(dest), str(built)],
+    subprocess.run([str(VENV_BIN / "ansible-galaxy"), "collection", "install", "--force", "--no-deps", "-p", str(dest), str(built)],
                    check=True, capture_output=True, env=dict(os.environ, ANSIBLE_CONFIG=cfg))
     installed = dest / "ansible_collections" / "onprem" / "wandb"
     manifest = json.loads((installed / "MANIFEST.json").read_text())

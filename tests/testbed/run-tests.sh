@@ -44,6 +44,7 @@ lint() {  # every linter runs, so one pass reports every finding
   "$V/ansible-lint" --profile production -q || rc=1
   return $rc
 }
+sanity() { "$here/sanity.sh"; }
 unit() { "$V/pytest" -q -p no:cacheprovider tests/unit; }
 build() { "$V/pytest" -q -p no:cacheprovider tests/integration/test_collection_build.py; }
 testbed() { "$here/images.sh" all && "$here/build-binaries.sh" all; }
