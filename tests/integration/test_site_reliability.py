@@ -49,8 +49,9 @@ def recap(text: str) -> dict[str, dict[str, int]]:
 
 
 def host_changes(name: str) -> set[str]:
-    diff = subprocess.run(["podman", "diff", "--format", "{{.Path}}", name], capture_output=True, text=True, check=True)
-    return {p for p in diff.stdout.split() if not p.startswith(IGNORED_PREFIXES)}
+    diff = subprocess.run(["podman", "diff", name], capture_output=True, text=True, check=True)  # "C /etc" lines
+    paths = {line.split(maxsplit=1)[1] for line in diff.stdout.splitlines() if " " in line}
+    return {p for p in paths if not p.startswith(IGNORED_PREFIXES)}
 
 
 @pytest.fixture(scope="module")
