@@ -78,7 +78,7 @@ def run_role(host: str, tmp_path: Path, extra: dict) -> tuple[int, str]:
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default",
                ANSIBLE_CALLBACK_RESULT_FORMAT="json", ANSIBLE_NOCOLOR="1")
     out = subprocess.run(
-        [str(REPO / ".venv" / "bin" / "ansible-playbook"), "-i", f"{host},", "-e", "ansible_connection=containers.podman.podman",
+        [str(REPO / ".venv" / "bin" / "ansible-playbook"), "-i", f"{host},", "-e", "ansible_connection=testbed_podman",
          "-e", f"@{extra_file}", str(playbook)], cwd=REPO, env=env, capture_output=True, text=True, timeout=900, check=False)
     return out.returncode, re.sub(r"\s+", " ", out.stdout + out.stderr)
 

@@ -87,7 +87,7 @@ def test_on_a_stdlib_only_testbed_host(testbed_host):
     assert probe.returncode != 0, "the testbed host is expected to lack botocore"
     result = adhoc(testbed_host, {"node_role": "mysql", "environment": "test", "strict": False,
                                   "data_path": "/var/lib/mysql", "probe_disk": True, "probe_size_mb": 4},
-                   "containers.podman.podman", "/usr/bin/python3")
+                   "testbed_podman", "/usr/bin/python3")
     assert not result.get("failed"), result.get("msg")
     assert result["facts"]["measured_path"] == "/var/lib"  # /var/lib/mysql does not exist yet
     assert result["facts"]["architecture"] == "x86_64" and result["checks"]["architecture"]["ok"]

@@ -31,6 +31,24 @@ ensure_network() {
     sed -i "1s/.*/$gw/" "$conf"
     pkill -HUP -f aardvark-dns || true
   fi
+  prune_dns
+}
+
+# podman 4.3 leaves a container's name in aardvark-dns when the container dies uncleanly, so a
+# name can answer with the address of a container that is gone as well as the live one. nginx
+# then sends every other request to the dead address and waits ~3 s for "No route to host".
+# Drop the records of containers that no longer exist.
+prune_dns() {
+  local conf=/run/containers/networks/aardvark-dns/$NETWORK ids
+  [ -f "$conf" ] || return 0
+  ids=$(podman ps -a --no-trunc --format '{{.ID}}')
+  if awk -v ids="$ids" 'BEGIN{n=split(ids,a,"\n"); for(i=1;i<=n;i++) live[a[i]]=1}
+       NR==1 || ($1 in live) {print; next} {stale=1} END{exit !stale}' "$conf" >"$conf.new"; then
+    cat "$conf.new" >"$conf"
+    log "removed stale DNS records of deleted containers from aardvark-dns ($NETWORK)"
+    pkill -HUP -f aardvark-dns || true
+  fi
+  rm -f "$conf.new"
 }
 
 remove_host() {
