@@ -105,7 +105,7 @@ class Connection(ConnectionBase):
                                "{{.State.Pid}} {{json .Config.Env}}", container], capture_output=True, check=False)
         if proc.returncode != 0:
             raise AnsibleConnectionFailure(f"container {container} does not exist: {to_native(proc.stderr).strip()}")
-        pid, _, env = to_native(proc.stdout).strip().partition(" ")
+        pid, env = (to_native(proc.stdout).strip().split(" ", 1) + ["[]"])[:2]
         if not pid.isdigit() or pid == "0":
             raise AnsibleConnectionFailure(f"container {container} is not running (start it: tests/testbed/hosts.sh ensure)")
         return pid, json.loads(env or "[]")
@@ -143,7 +143,7 @@ class Connection(ConnectionBase):
         display.vvv(f"PUT {in_path} TO {out_path}", host=self.get_option("remote_addr"))
         try:
             with open(to_bytes(in_path, errors="surrogate_or_strict"), "rb") as src:  # streamed: minio is large
-                rc, _, err = self._exec(["/bin/sh", "-c", 'cat > "$1"', "sh", out_path], interactive=True, stdin=src)
+                rc, dummy, err = self._exec(["/bin/sh", "-c", 'cat > "$1"', "sh", out_path], interactive=True, stdin=src)
         except OSError as exc:
             raise AnsibleFileNotFound(f"cannot read {in_path}: {exc}") from exc
         if rc != 0:
