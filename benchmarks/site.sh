@@ -27,6 +27,29 @@ start=$(date +%s.%N)
 awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN{printf "warm site.yml re-run: %.1f s\n", b - a}'
 sed -n '/PLAY RECAP/,/^$/p' "$out/warm.log"
 if grep -E '^\S+\s+: ok=' "$out/warm.log" | grep -vq 'changed=0 '; then echo "WARNING: the re-run changed something"; fi
-echo "slowest tasks:"
-awk '/TASKS RECAP/{f=1;next} f && /-{3,}/' "$out/warm.log" | head -10
+echo "time per play (from the elapsed clock profile_tasks prints before each task):"
+"$V/python" - "$out/warm.log" <<'PY'
+import re, sys
+play, start, last, rows = None, None, 0.0, []
+for line in open(sys.argv[1], encoding="utf-8"):
+    m = re.match(r"^PLAY \[(.*)\] \*+\s*$", line)
+    if m:
+        if play is not None:
+            rows.append((play, start))
+        play, start = m.group(1), None
+        continue
+    m = re.search(r"\) +(\d+):(\d\d):(\d\d\.\d+) \*+\s*$", line)
+    if m:
+        last = int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3))
+        if play is not None and start is None:
+            start = last
+rows.append((play, start))
+ends = [r[1] for r in rows[1:]] + [last]
+for (name, begin), end in zip(rows, ends):
+    print(f"  {end - (begin or end):6.1f} s  {name}")
+PY
+echo "slowest tasks (profile_tasks):"
+awk '/TASKS RECAP/{f=1; next} f && / -+ [0-9.]+s$/' "$out/warm.log" | head -10
+cp "$out/warm.log" "${BENCH_LOG:-/tmp/onprem-wandb-site-warm.log}"
+echo "full log: ${BENCH_LOG:-/tmp/onprem-wandb-site-warm.log}"
 rm -rf "$out"
