@@ -6,8 +6,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/testbed/lib.sh
 . "$here/lib.sh"
 
+# util-linux: nsenter (tests/testbed/connection_plugins); wrk: benchmarks/nginx_proxy.sh
 APT_PACKAGES=(podman runc debootstrap golang-github-containernetworking-plugin-dnsname etcd-server
-              uidmap slirp4netns openssl curl python3-venv iproute2 shellcheck)
+              uidmap slirp4netns openssl curl python3-venv iproute2 shellcheck util-linux wrk)
 
 [ "$(id -u)" = 0 ] || die "the testbed needs root (podman with systemd hosts, cgroups): run 'sudo make deps'."
 command -v apt-get >/dev/null || die "this script installs with apt-get (Debian 12); on other systems install: ${APT_PACKAGES[*]}."
