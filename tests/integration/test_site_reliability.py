@@ -142,3 +142,8 @@ def test_interrupted_run_converges_then_nothing_changes_and_no_secret_leaks(test
     assert result.returncode == 0, text[-5000:]
     counters = recap(text)
     assert counters and all(c["changed"] == 0 for c in counters.values()), counters
+    # each role's own checks ran once, in the site preflight; the role plays skipped theirs
+    for role, check in [("mysql", "Check the W&B database password"), ("minio", "Check the root credentials"),
+                        ("nginx", "Check the proxy inputs"), ("kubernetes", "Check the role's inputs")]:
+        ran = text.count(f"TASK [onprem.wandb.{role} : {check}]")
+        assert ran == 1, f"{role}: '{check}' ran {ran} times in one site run (expected once, in preflight)"
