@@ -3,12 +3,15 @@
 `minio_server` starts a MinIO built by tests/testbed/build-binaries.sh on a free loopback
 port (single drive, in a temporary directory); `minio_factory` starts one with extra
 environment (e.g. MINIO_API_CORS_ALLOW_ORIGIN). `kube_api` starts (or reuses) the local
-kube-apiserver of tests/testbed/kube.sh and yields its kubeconfig path.
+kube-apiserver of tests/testbed/kube.sh and yields its kubeconfig path. `podman_hosts`
+starts podman hosts with tests/testbed/hosts.sh for the length of a `with` block.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import time
@@ -30,6 +33,19 @@ def binary(name: str) -> Path:
     path = subprocess.run([str(TESTBED / "build-binaries.sh"), "path", name], check=True,
                           capture_output=True, text=True).stdout.strip()
     return Path(path)
+
+
+@contextlib.contextmanager
+def podman_hosts(*specs: str):
+    """Podman hosts (NAME=IMAGE specs of tests/testbed/hosts.sh) for the block; yields their names."""
+    if not shutil.which("podman"):
+        pytest.skip("podman missing (make deps)")
+    names = [spec.split("=")[0] for spec in specs]
+    subprocess.run([str(TESTBED / "hosts.sh"), "up", *specs], check=True, capture_output=True, timeout=300)
+    try:
+        yield names
+    finally:
+        subprocess.run([str(TESTBED / "hosts.sh"), "down", *names], check=False, capture_output=True, timeout=120)
 
 
 def free_port() -> int:

@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import podman_hosts
 
 REPO = Path(__file__).resolve().parents[2]
 ANSIBLE = REPO / ".venv" / "bin" / "ansible"
-HOSTS = REPO / "tests" / "testbed" / "hosts.sh"
 HOST = "modules-sizing"
 MODULE = "onprem.wandb.sizing_check"
 
@@ -74,11 +73,8 @@ def test_local_probe_is_bounded_and_leaves_nothing(tmp_path):
 
 @pytest.fixture(scope="module")
 def testbed_host():
-    if not shutil.which("podman"):
-        pytest.skip("podman missing (make deps)")
-    subprocess.run([str(HOSTS), "up", f"{HOST}=bookworm"], check=True, capture_output=True, timeout=300)
-    yield HOST
-    subprocess.run([str(HOSTS), "down", HOST], check=False, capture_output=True, timeout=120)
+    with podman_hosts(f"{HOST}=bookworm"):
+        yield HOST
 
 
 def test_on_a_stdlib_only_testbed_host(testbed_host):

@@ -4,25 +4,21 @@ podman exec), and a clear error for a host that is not running."""
 
 import hashlib
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import podman_hosts
 
 REPO = Path(__file__).resolve().parents[2]
-HOSTS = REPO / "tests" / "testbed" / "hosts.sh"
 PLAYBOOK = str(REPO / ".venv" / "bin" / "ansible-playbook")
 HOST = "onprem-wandb-conn-probe"
 
 
 @pytest.fixture(scope="module")
 def host():
-    if not shutil.which("podman"):
-        pytest.skip("podman missing (make deps)")
-    subprocess.run([str(HOSTS), "up", f"{HOST}=bookworm"], check=True, capture_output=True, timeout=300)
-    yield HOST
-    subprocess.run([str(HOSTS), "down", HOST], check=False, capture_output=True, timeout=120)
+    with podman_hosts(f"{HOST}=bookworm"):
+        yield HOST
 
 
 def play(tmp_path: Path, target: str, tasks: str, *extra: str) -> subprocess.CompletedProcess:
