@@ -9,6 +9,8 @@ case "${1:-}" in --list|--host) echo '{}'; exit 0 ;; esac
 cd "$(dirname "$0")/.."
 V=.venv/bin
 export PATH="$PWD/$V:$PATH" ANSIBLE_CONFIG="$PWD/ansible.cfg" ANSIBLE_HOME="$PWD/.ansible" ONPREM_WANDB_TESTBED="$PWD/tests/testbed"
+export ONPREM_WANDB_SSH_CONFIG
+ONPREM_WANDB_SSH_CONFIG=$(tests/testbed/hosts.sh ssh-config)   # the site is reached over SSH + sudo, as users run it
 export ANSIBLE_NOCOLOR=1 ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks PROFILE_TASKS_TASK_OUTPUT_LIMIT=10
 out=$(mktemp -d)
 

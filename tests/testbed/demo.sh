@@ -9,6 +9,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 cd "$REPO_ROOT"
 V="$REPO_ROOT/.venv/bin"
 export PATH="$V:$PATH" ANSIBLE_CONFIG="$REPO_ROOT/ansible.cfg" ANSIBLE_HOME="$REPO_ROOT/.ansible" ONPREM_WANDB_TESTBED="$here"
+# the hosts are reached over SSH (inventories/local group_vars/testbed.yml) with this ssh_config
+export ONPREM_WANDB_SSH_CONFIG="$STATE/ssh/config"
 INVENTORY=${INVENTORY:-inventories/local}
 
 # hosts (and their image and DNS aliases) come from the inventory: one home for the topology
@@ -24,7 +26,7 @@ log "site.yml finished in $(( $(date +%s) - start )) s"
 cat <<MSG
 
 The testbed stays up for exploration:
-  podman exec -it wandb-proxy bash                       # a host (also: wandb-mysql, wandb-minio-1, wandb-minio-2)
+  ssh -F $ONPREM_WANDB_SSH_CONFIG wandb-proxy            # a host, as Ansible reaches it (also: wandb-mysql, wandb-minio-1, wandb-minio-2); sudo -i for root
   podman exec wandb-client curl -sI https://wandb.onprem.test/  # a client: through nginx, verified by the local CA
   KUBECONFIG=$ONPREM_WANDB_KUBECONFIG $("$here/build-binaries.sh" path kubectl) -n wandb get all,ingress,secret
   the site CA for your clients: $INVENTORY/local-ca/ca.crt

@@ -2,6 +2,10 @@
 # Build (once, cached by recipe hash) the systemd base images for testbed hosts:
 #   localhost/onprem-wandb/bookworm:<hash>   Debian 12, most hosts
 #   localhost/onprem-wandb/sid:<hash>        Debian sid, MySQL hosts (Oracle MySQL 9.x)
+# Both are shaped like a site's hosts: sshd (host keys made at first boot, so every host has its
+# own) and a non-root user `deploy` with passwordless sudo. hosts.sh gives `deploy` the testbed's
+# key and writes the hosts' public keys into a known_hosts file (no trust on first use).
+# Other images may extend these (`FROM $(images.sh tag bookworm)`).
 # Usage: images.sh [bookworm|sid|all]   prints nothing but logs; `images.sh tag NAME` prints the tag.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -9,10 +13,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
 MIRROR=${ONPREM_WANDB_DEBIAN_MIRROR:-http://deb.debian.org/debian}
-PACKAGES=systemd,systemd-sysv,dbus,python3,python3-apt,iproute2,iputils-ping,procps,ca-certificates,curl,gnupg,less,xz-utils
+PACKAGES=systemd,systemd-sysv,dbus,python3,python3-apt,iproute2,iputils-ping,procps,ca-certificates,curl,gnupg,less,xz-utils,openssh-server,sudo
+SSH_USER=deploy
 
 recipe_hash() {  # the tag changes whenever this script, the package list or the suite changes
-  { cat "$here/images.sh"; echo "$1 $PACKAGES"; } | sha256sum | cut -c1-12
+  { cat "$here/images.sh"; echo "$1 $PACKAGES $SSH_USER"; } | sha256sum | cut -c1-12
 }
 image_tag() { echo "localhost/onprem-wandb/$1:$(recipe_hash "$1")"; }
 
@@ -37,6 +42,19 @@ build() {
     ln -sf /dev/null "$root/etc/systemd/system/$unit"
   done
   : >"$root/etc/machine-id"
+  # sshd: no host keys in the image (each host makes its own before sshd first starts); key logins only
+  rm -f "$root"/etc/ssh/ssh_host_*
+  mkdir -p "$root/etc/systemd/system/ssh.service.d"
+  printf '[Service]\nExecStartPre=\nExecStartPre=/usr/bin/ssh-keygen -A\nExecStartPre=/usr/sbin/sshd -t\n' \
+    >"$root/etc/systemd/system/ssh.service.d/onprem-wandb-hostkeys.conf"
+  printf 'PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin no\nUseDNS no\n' \
+    >"$root/etc/ssh/sshd_config.d/onprem-wandb.conf"
+  mkdir -p "$root/etc/systemd/system/multi-user.target.wants"
+  ln -sf /lib/systemd/system/ssh.service "$root/etc/systemd/system/multi-user.target.wants/ssh.service"
+  # the operator's account on a site: non-root, passwordless sudo
+  chroot "$root" useradd --create-home --shell /bin/bash "$SSH_USER"
+  printf '%s ALL=(ALL:ALL) NOPASSWD: ALL\n' "$SSH_USER" >"$root/etc/sudoers.d/onprem-wandb-$SSH_USER"
+  chmod 0440 "$root/etc/sudoers.d/onprem-wandb-$SSH_USER"
   echo 'Acquire::Check-Valid-Until "false";' >"$root/etc/apt/apt.conf.d/99onprem-wandb-valid-until"
   echo 'APT::Install-Recommends "false";' >"$root/etc/apt/apt.conf.d/99onprem-wandb-norecommends"
   printf 'deb %s %s main\n' "$MIRROR" "$suite" >"$root/etc/apt/sources.list"
@@ -48,6 +66,7 @@ build() {
 
 case "${1:-all}" in
   tag) image_tag "${2:?suite}" ;;
+  user) echo "$SSH_USER" ;;
   bookworm|sid) build "$1" ;;
   all) build bookworm; build sid ;;
   *) die "unknown image '$1' (bookworm|sid|all|tag SUITE)" ;;

@@ -10,6 +10,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 cd "$REPO_ROOT" || exit 1
 V="$REPO_ROOT/.venv/bin"
 export PATH="$V:$PATH" ANSIBLE_CONFIG="$REPO_ROOT/ansible.cfg" ANSIBLE_HOME="$REPO_ROOT/.ansible" ANSIBLE_FORCE_COLOR=0 PY_COLORS=0
+export ONPREM_WANDB_SSH_CONFIG="$STATE/ssh/config"   # how inventories/local reaches the hosts (hosts.sh)
 
 # Remove what this run made (its hosts carry its run label; the API server only if it started
 # it), so a run next to a developer's `make demo` or another run leaves theirs alone.
