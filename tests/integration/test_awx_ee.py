@@ -39,7 +39,11 @@ def test_ee_file_is_builder_v3_with_every_dependency():
     deps = EE["dependencies"]
     for key in ("galaxy", "python", "system"):
         assert (REPO / deps[key]).is_file(), f"dependencies.{key}: {deps[key]} missing"
-    assert deps["galaxy"] == "collections/requirements.yml", "AWX project sync reads collections/requirements.yml too"
+    assert deps["galaxy"] == "awx/ee-collections.yml"
+    # a project sync installs collections/requirements.yml: the same collections plus onprem.wandb from the checkout
+    ee = yaml.safe_load((REPO / deps["galaxy"]).read_text())["collections"]
+    project = yaml.safe_load((REPO / "collections" / "requirements.yml").read_text())["collections"]
+    assert project == [{"name": "./", "type": "dir"}, *ee]
     assert "ansible-core" in deps["ansible_core"]["package_pip"]
     assert "ansible-runner" in deps["ansible_runner"]["package_pip"]
 
@@ -51,14 +55,14 @@ def test_create_writes_a_containerfile_with_our_requirements(context):
     assert "ansible-runner" in containerfile and "ansible-core" in containerfile
     build = context / "_build"
     galaxy = yaml.safe_load((build / "requirements.yml").read_text(encoding="utf-8"))
-    ours = yaml.safe_load((REPO / "collections" / "requirements.yml").read_text(encoding="utf-8"))
+    ours = yaml.safe_load((REPO / EE["dependencies"]["galaxy"]).read_text(encoding="utf-8"))
     assert galaxy == ours
     assert requirement_lines(build / "requirements.txt") == requirement_lines(REPO / EE["dependencies"]["python"])
     assert requirement_lines(build / "bindep.txt") == requirement_lines(REPO / EE["dependencies"]["system"])
 
 
 def test_collection_requirements_cover_every_collection_the_content_uses():
-    ours = {c["name"] for c in yaml.safe_load((REPO / "collections" / "requirements.yml").read_text())["collections"]}
+    ours = {c["name"] for c in yaml.safe_load((REPO / EE["dependencies"]["galaxy"]).read_text())["collections"]}
     used = set()
     for path in list(REPO.glob("roles/**/*.yml")) + list(REPO.glob("playbooks/*.yml")):
         used |= set(re.findall(r"\b((?:ansible\.posix|community\.\w+|kubernetes\.core|amazon\.aws|containers\.podman))\.\w+",
@@ -69,7 +73,7 @@ def test_collection_requirements_cover_every_collection_the_content_uses():
 
 def test_introspect_merges_our_requirements_with_the_collections(tmp_path):
     # a collections tree holding exactly what collections/requirements.yml asks for
-    ours = yaml.safe_load((REPO / "collections" / "requirements.yml").read_text())["collections"]
+    ours = yaml.safe_load((REPO / EE["dependencies"]["galaxy"]).read_text())["collections"]
     for entry in ours:
         ns, name = entry["name"].split(".")
         (tmp_path / "ansible_collections" / ns).mkdir(parents=True, exist_ok=True)

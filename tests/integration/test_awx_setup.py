@@ -206,6 +206,7 @@ def test_creates_everything_once_then_changes_nothing(controller, tmp_path):
     for job in jobs["awx_job_templates"]:
         stored = ctl.find("job_templates", job["name"])
         assert stored["playbook"] == job["playbook"] and stored["survey_enabled"] is True
+        assert stored["become_enabled"] is True, "the Machine credential's sudo is used: become on the job template"
         spec = ctl.surveys[stored["id"]]["spec"]
         assert [q["variable"] for q in spec] == job["survey"]
         if "onprem.wandb Kubernetes" in job["credentials"]:

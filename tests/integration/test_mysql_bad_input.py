@@ -76,7 +76,9 @@ def run_role(host: str, tmp_path: Path, extra: dict) -> tuple[int, str]:
     extra_file = tmp_path / "vars.json"
     extra_file.write_text(json.dumps(extra))
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default",
-               ANSIBLE_CALLBACK_RESULT_FORMAT="json", ANSIBLE_NOCOLOR="1")
+               ANSIBLE_CALLBACK_RESULT_FORMAT="json", ANSIBLE_NOCOLOR="1",
+               # opt-in: the testbed's nsenter connection (docs/test-matrix.md)
+               ANSIBLE_CONNECTION_PLUGINS=str(REPO / "tests" / "testbed" / "connection_plugins"))
     out = subprocess.run(
         [str(REPO / ".venv" / "bin" / "ansible-playbook"), "-i", f"{host},", "-e", "ansible_connection=testbed_podman",
          "-e", f"@{extra_file}", str(playbook)], cwd=REPO, env=env, capture_output=True, text=True, timeout=900, check=False)

@@ -26,7 +26,8 @@ sys.path.insert(0, str(TESTBED))
 from inventory_hosts import specs  # noqa: E402
 
 IGNORED_PREFIXES = ("/root/.ansible", "/tmp", "/run", "/var/log", "/var/tmp", "/var/lib/systemd", "/var/cache",
-                    "/etc/machine-id", "/var/lib/dbus", "/root", "/etc/.pwd.lock")
+                    "/etc/machine-id", "/var/lib/dbus", "/root", "/etc/.pwd.lock",
+                    "/home/deploy", "/var/lib/sudo")  # the SSH user's ~/.ansible, sudo's timestamps
 
 
 def env():

@@ -22,7 +22,9 @@ MODULE = "onprem.wandb.sizing_check"
 def adhoc(target: str, args: dict, connection: str, interpreter: str, check: bool = False) -> dict:
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_HOME=str(REPO / ".ansible"),
                ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-               ANSIBLE_PYTHON_INTERPRETER=interpreter)
+               ANSIBLE_PYTHON_INTERPRETER=interpreter,
+               # opt-in: the testbed's nsenter connection (docs/test-matrix.md)
+               ANSIBLE_CONNECTION_PLUGINS=str(REPO / "tests" / "testbed" / "connection_plugins"))
     cmd = [str(ANSIBLE), "all", "-i", f"{target},", "-c", connection, "-m", MODULE, "-a", json.dumps(args)]
     proc = subprocess.run(cmd + (["--check"] if check else []), cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=180, check=False)

@@ -26,6 +26,7 @@ def play(tmp_path: Path, target: str, tasks: str, *extra: str) -> subprocess.Com
     book.write_text(f"- hosts: all\n  gather_facts: false\n  tasks:\n{tasks}")
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_HOME=str(REPO / ".ansible"),
                ANSIBLE_NOCOLOR="1", ANSIBLE_PYTHON_INTERPRETER="/usr/bin/python3",
+               ANSIBLE_CONNECTION_PLUGINS=str(REPO / "tests" / "testbed" / "connection_plugins"),
                ONPREM_CONTROLLER_ONLY="leaked")  # must not reach the host
     return subprocess.run([PLAYBOOK, "-i", f"{target},", "-c", "testbed_podman", str(book), *extra], cwd=tmp_path,
                           env=env, capture_output=True, text=True, timeout=300, check=False)
