@@ -2,7 +2,8 @@
 # Benchmark what users run every day (not a test: it reports numbers, asserts only changed=0).
 #   benchmarks/site.sh          warm: re-run site.yml on the running local testbed (make demo first)
 #   benchmarks/site.sh --cold   cold: make clean-testbed, then time `make demo`, then the warm re-run
-# Prints wall times, the PLAY RECAP and profile_tasks' ten slowest tasks.
+# Prints wall times, the PLAY RECAP and profile_tasks' ten slowest tasks. The hosts are reached
+# over SSH as a sudo user, the way a site runs (inventories/local, tests/testbed/hosts.sh).
 set -euo pipefail
 # not an inventory script: answer Ansible's --list/--host with "no hosts" (see tests/testbed/lib.sh)
 case "${1:-}" in --list|--host) echo '{}'; exit 0 ;; esac
@@ -26,7 +27,7 @@ export ONPREM_WANDB_KUBECONFIG
 ONPREM_WANDB_KUBECONFIG=$(tests/testbed/kube.sh env | cut -d= -f2)
 start=$(date +%s.%N)
 "$V/ansible-playbook" -i inventories/local site.yml >"$out/warm.log" 2>&1 || { tail -40 "$out/warm.log"; exit 1; }
-awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN{printf "warm site.yml re-run: %.1f s\n", b - a}'
+awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN{printf "warm site.yml re-run (SSH as deploy + sudo, ControlPersist, pipelining): %.1f s\n", b - a}'
 sed -n '/PLAY RECAP/,/^$/p' "$out/warm.log"
 if grep -E '^\S+\s+: ok=' "$out/warm.log" | grep -vq 'changed=0 '; then echo "WARNING: the re-run changed something"; fi
 echo "time per play (from the elapsed clock profile_tasks prints before each task):"
