@@ -28,10 +28,10 @@ NETWORK=${ONPREM_WANDB_NETWORK:-onprem-wandb}
 LABEL=onprem-wandb.testbed
 CGROUP_PARENT=/onprem-wandb-testbed
 
-SSH_DIR=$STATE/ssh
-SSH_USER=$("$here/images.sh" user)
-
 command -v podman >/dev/null || die "podman is missing: run 'make deps'."
+
+SSH_DIR=$STATE/ssh
+SSH_USER=$("$here/images.sh" user)   # the images' sudo user
 
 # write_ssh_config DIR: DIR/config reaching the hosts of DIR/hosts.d with DIR's key and known_hosts
 write_ssh_config() {
