@@ -86,11 +86,12 @@ class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _VALID_ARGS = frozenset(("rule_sets", "rules", "placeholders", "managed_groups", "site"))
 
-    def _load(self, *parts):
+    def _load(self, *parts, templates=False):
         path = os.path.join(COLLECTION_ROOT, *parts)
         if not os.path.isfile(path):
             return None
-        return self._loader.load_from_file(path)
+        # role defaults are templates the collection wrote (trusted); rules and specs are plain data
+        return self._loader.load_from_file(path, trusted_as_template=templates)
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
@@ -115,7 +116,7 @@ class ActionModule(ActionBase):
             groups = data.get("groups", ["all"])
             if not pr.applies(groups, group_names):
                 continue
-            defaults = self._load("roles", name, "defaults", "main.yml") or {}
+            defaults = self._load("roles", name, "defaults", "main.yml", templates=True) or {}
             sets.append((name, defaults, pr.merge_rules(pr.rules_from_argument_specs(options), data.get("rules"))))
         extra = [r for r in args.get("rules") or [] if pr.applies(r.get("groups", ["all"]), group_names)]
         if extra:
@@ -133,6 +134,8 @@ class ActionModule(ActionBase):
                     continue
                 checked += 1
                 for key, line in checker.check(var, placeholders):
+                    if isinstance(key, tuple):  # a placeholder is reported once, by the variable that holds it
+                        key = key[1]
                     # one problem per root cause: a missing vault key behind several variables is named once
                     if key not in seen:
                         seen.add(key)
@@ -263,10 +266,35 @@ class _Checker:
             value = self.value(name)
         except _Unreadable as unreadable:
             return [(unreadable.key, unreadable.line)]
-        problems = pr.check_value(name, value, rule, placeholders, is_file=os.path.isfile)
-        if not problems:
-            problems = pr.check_relations(name, value, rule, self.lookup)
-        return [(name if value is pr.MISSING else line, line) for line in problems]
+        problems = pr.check_value(name, value, rule, (), is_file=os.path.isfile)
+        if problems:
+            return [(line, line) for line in problems]
+        if rule.get("placeholder", True) and value is not pr.MISSING:
+            what = pr.find_placeholder(value, placeholders)
+            if what:
+                # name the variable whose own text holds the placeholder (a vault key behind an
+                # indirection); values derived from another variable's placeholder are that one's problem
+                culprit = self._holder(name, self.raw(name), placeholders)
+                if culprit is None:
+                    return []
+                who = name if culprit == name else "%s (through %s)" % (culprit, name)
+                return [(("placeholder", culprit), pr.problem(
+                    who, what, rule.get("placeholder_fix") or "replace it with your site's real value"))]
+        return [(line, line) for line in pr.check_relations(name, value, rule, self.lookup)]
+
+    def _holder(self, name, raw, placeholders, depth=0):
+        """The variable whose raw text carries a placeholder: this one, one it refers to, or None."""
+        texts = raw if isinstance(raw, (list, tuple)) else [raw]
+        if pr.find_placeholder([t for t in texts if isinstance(t, str)], placeholders):
+            return name
+        if depth > 5:
+            return None
+        for text in texts:
+            for ref in pr.references(text):
+                found = self._holder(ref, self.raw(ref), placeholders, depth + 1)
+                if found:
+                    return found
+        return None
 
 
 def _first_line(exc):

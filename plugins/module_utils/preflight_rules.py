@@ -173,7 +173,7 @@ def explain_template_error(name, culprit):
     """A value whose own text Ansible tried to render as a template (a secret with {{ {% {#)."""
     who = name if culprit in (None, name) else "%s (through %s)" % (culprit, name)
     target = culprit or name
-    return problem(who, "contains template characters ({{, {%% or {#) that Ansible tries to render",
+    return problem(who, "contains template characters ({{, {% or {#) that Ansible tries to render",
                    "mark the value !unsafe in the vault/inventory: %s: !unsafe '...'" % target)
 
 
