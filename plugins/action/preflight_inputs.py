@@ -268,7 +268,8 @@ class _Checker:
             return [(unreadable.key, unreadable.line)]
         problems = pr.check_value(name, value, rule, (), is_file=os.path.isfile)
         if problems:
-            return [(line, line) for line in problems]
+            # an unset variable is one root cause, however many others refer to it
+            return [(name if value is pr.MISSING else line, line) for line in problems]
         if rule.get("placeholder", True) and value is not pr.MISSING:
             what = pr.find_placeholder(value, placeholders)
             if what:

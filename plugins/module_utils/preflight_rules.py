@@ -365,7 +365,7 @@ def layout_problems(groups, drive_counts, regions, required_groups=("mysql", "mi
             problems.append(problem("minio_drives", "differs between the minio hosts: %s" % ", ".join(
                 "%s has %d" % (h, n) for h, n in sorted(counts.items())),
                 "give every minio host the same number of drives"))
-        elif len(counts) > 1 and sum(counts.values()) < 4:
+        if len(counts) > 1 and sum(counts.values()) < 4:
             problems.append(problem("minio_drives", "gives %d drive(s) over %d hosts; distributed MinIO needs at least 4"
                                     % (sum(counts.values()), len(counts)), "add drives to minio_drives or hosts to group minio"))
     distinct = sorted({str(v) for v in regions.values() if v is not None})
