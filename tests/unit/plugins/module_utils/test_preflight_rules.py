@@ -156,6 +156,6 @@ def test_layout_problems():
                               {"wandb_region": "us-east-1"}) == []
     lines = pr.layout_problems({"mysql": [], "minio": ["b", "c"], "proxy": ["d"]}, {"b": 2, "c": 1},
                                {"wandb_region": "us-east-1", "minio_region on b": "eu-west-1"})
-    assert [line.split(":")[0] for line in lines] == ["inventory groups mysql", "minio_drives", "wandb_region"]
+    assert [line.split(":")[0] for line in lines] == ["inventory groups mysql", "minio_drives", "minio_drives", "wandb_region"]
     assert "needs at least 4" in pr.layout_problems({"mysql": ["a"], "minio": ["b", "c"], "proxy": ["d"]},
                                                     {"b": 1, "c": 1}, {})[0]
