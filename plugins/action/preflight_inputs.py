@@ -76,7 +76,6 @@ import os  # noqa: E402
 
 from ansible.errors import AnsibleError, AnsibleUndefinedVariable  # noqa: E402
 from ansible.plugins.action import ActionBase  # noqa: E402
-
 from ansible_collections.onprem.wandb.plugins.module_utils import preflight_rules as pr  # noqa: E402
 
 COLLECTION_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -241,9 +241,8 @@ def _check_scalar(name, value, rule):
         if rule.get("match") and not re.search(rule["match"], value):
             problems.append(problem(name, "is %s, not %s" % (shown(value, rule), rule.get("hint", "of the expected form")),
                                     rule.get("fix") or "correct it"))
-        if (rule.get("absolute") or kind == "path") and rule.get("absolute", True) and value and not value.startswith("/"):
-            if rule.get("absolute"):
-                problems.append(problem(name, "is %s, not an absolute path" % shown(value, rule), "give a path starting with /"))
+        if rule.get("absolute") and value and not value.startswith("/"):
+            problems.append(problem(name, "is %s, not an absolute path" % shown(value, rule), "give a path starting with /"))
     return problems
 
 

@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import podman_hosts
 
 REPO = Path(__file__).resolve().parents[2]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from ansible_collections.onprem.wandb.plugins.module_utils import preflight_rules as pr
 
 
