@@ -1,5 +1,5 @@
 """Each per-component playbook converges fresh hosts on its own (its own ansible-playbook run, no
-facts left by an earlier play): preflight, mysql, minio, nginx, kubernetes, then verify, on the
+facts left by an earlier play): preflight, nginx_tls, mysql, minio, nginx, kubernetes, verify, on the
 inventories/local topology renamed to `ssh-pc-*` hosts on their own network, over SSH + sudo.
 A second run of each changes nothing.
 
@@ -26,7 +26,7 @@ RUN = "ssh-component-playbooks"
 sys.path.insert(0, str(TESTBED))
 from inventory_hosts import specs  # noqa: E402
 
-PLAYBOOKS = ["preflight", "mysql", "minio", "nginx", "kubernetes", "verify"]
+PLAYBOOKS = ["preflight", "nginx_tls", "mysql", "minio", "nginx", "kubernetes", "verify"]
 
 
 def rename(text: str) -> str:
