@@ -1,8 +1,7 @@
 """Every role keeps the collection's contract (DESIGN.md style rules 1, 3, 5, 7, 8)."""
 
-from pathlib import Path
-
 import re
+from pathlib import Path
 
 import pytest
 import yaml
