@@ -83,7 +83,7 @@ def _absent_reason(check, play_hosts_all, play_hosts):
         return "%s is not in this play: --limit leaves it out, or it is in none of the play's groups" % host
     if host not in play_hosts:
         return "%s failed or was unreachable before the check ran" % host
-    return "%s recorded no result (its check was skipped or failed before recording)" % host
+    return "%s recorded no result: its check was skipped or failed before recording" % host
 
 
 def verify_summary(results, checks, play_hosts_all=None, play_hosts=None, run_tags=None, skip_tags=None):

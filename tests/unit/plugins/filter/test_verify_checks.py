@@ -22,7 +22,7 @@ def test_every_expected_line_is_present_and_a_missing_one_fails():
     summary = verify_summary({"s3": {"ok": True, "detail": "fine"}}, CHECKS, HOSTS, HOSTS)
     assert words(summary) == {"s3": "PASS", "app": "FAIL", "wandb_verify": "SKIP", "mysql": "FAIL", "kubernetes": "FAIL"}
     lines = {x["name"]: x["line"] for x in summary["lines"]}
-    assert lines["mysql"] == "FAIL  mysql: not run (mysql recorded no result (its check was skipped or failed before recording))"
+    assert lines["mysql"] == "FAIL  mysql: not run (mysql recorded no result: its check was skipped or failed before recording)"
     assert "no inventory host runs it (a host in group kube_access)" in lines["kubernetes"]
     assert lines["wandb_verify"] == "SKIP  wandb_verify: no verify_wandb_api_key set"
     assert summary["failed"] == ["app", "mysql", "kubernetes"]  # app: absent is FAIL even when not required
