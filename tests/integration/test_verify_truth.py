@@ -162,7 +162,7 @@ def expired_cert() -> bytes:
     ca_key = serialization.load_pem_private_key((ca_dir / "ca.key").read_bytes(), password=None)
     key_pem = sh("wandb-proxy", f"cat {CERT.replace('.crt', '.key')}").encode()
     key = serialization.load_pem_private_key(key_pem, password=None)
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "wandb.onprem.test")])
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(ca.subject).public_key(key.public_key())
             .serial_number(x509.random_serial_number())
