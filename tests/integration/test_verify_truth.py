@@ -33,7 +33,7 @@ def env():
     kubeconfig = Path(os.environ.get("ONPREM_WANDB_STATE", Path.home() / ".cache/onprem-wandb/state")) / "kube/kubeconfig"
     return dict(os.environ, PATH=f"{VENV_BIN}:{os.environ['PATH']}", ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
                 ANSIBLE_HOME=str(REPO / ".ansible"), ONPREM_WANDB_TESTBED=str(TESTBED), ANSIBLE_FORCE_COLOR="0",
-                ANSIBLE_NOCOLOR="1", ONPREM_WANDB_KUBECONFIG=str(kubeconfig))
+                ANSIBLE_NOCOLOR="1", ANSIBLE_CALLBACK_RESULT_FORMAT="json", ONPREM_WANDB_KUBECONFIG=str(kubeconfig))
 
 
 def play(playbook: str, *args: str, timeout: int = 1800) -> tuple[int, str]:
