@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+# MinIO audit receiver (onprem.wandb); run by onprem-wandb-minio-audit.service with /usr/bin/python3.
 """MinIO audit receiver (onprem.wandb): MinIO's audit webhook POSTs each audit event here;
 the receiver appends them as JSON lines to <dir>/audit-YYYY-MM-DD.log (UTC) and deletes
 files older than --keep-days. It listens on loopback only; stdlib only."""
