@@ -88,7 +88,7 @@ load() {
 # the images pods of the testbed run: the node's smoke image and, when the stand-in exists, its versions
 load_testbed_images() {
   local a v
-  a=$("$here/node/build.sh" testapp); load "$a"
+  for v in 1.0.0 1.1.0; do a=$("$here/node/build.sh" testapp "$v"); load "$a"; done
   if [ -x "$here/standin.sh" ]; then
     for v in ${ONPREM_WANDB_STANDIN_VERSIONS:-1.0.0 1.1.0}; do
       a=$("$here/standin.sh" build "$v") || die "building the stand-in $v failed (see above)."

@@ -2,7 +2,8 @@
 # Images of the testbed's Kubernetes node, each cached by a hash of its recipe:
 #   build.sh node-image      the node host image (testbed bookworm + etcd, containerd, runc, CNI); prints its tag
 #   build.sh pause           the pod sandbox image archive (a pause binary built here); prints its path
-#   build.sh testapp         the node's smoke-test image archive; prints its path
+#   build.sh testapp [TAG]   the node's smoke-test image archive (localhost/onprem-wandb/node-testapp:TAG,
+#                            default 1.0.0); prints its path
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/testbed/lib.sh
@@ -44,6 +45,6 @@ go_image() {
 case "${1:-}" in
   node-image) node_image ;;
   pause) go_image pause localhost/onprem-wandb/pause:3.10 ;;
-  testapp) go_image testapp localhost/onprem-wandb/node-testapp:1.0.0 ;;
-  *) die "usage: node/build.sh node-image|pause|testapp" ;;
+  testapp) go_image testapp "localhost/onprem-wandb/node-testapp:${2:-1.0.0}" ;;
+  *) die "usage: node/build.sh node-image|pause|testapp [TAG]" ;;
 esac
