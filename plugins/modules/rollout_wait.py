@@ -14,7 +14,7 @@ short_description: Wait for a Deployment's rollout and explain why it does not f
 version_added: "0.2.0"
 description:
   - Polls the Deployment O(name) in O(namespace), its ReplicaSets, pods and events until the rollout is done
-    (every replica of the current revision updated and available, no old ones left: the rule of
+    (every replica of the current revision updated and available, no old ones left, the rule of
     C(kubectl rollout status)), it is stuck, or O(timeout) seconds pass.
   - Stuck means a pod of the new revision has shown, for O(give_up_after) seconds, a state that does not heal by
     itself (ImagePullBackOff, ErrImagePull, CrashLoopBackOff, CreateContainerConfigError, Unschedulable, ...), or the
@@ -114,7 +114,6 @@ import time
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
 from ansible_collections.onprem.wandb.plugins.module_utils import k8s_rollout
 
 try:
@@ -163,19 +162,23 @@ class Cluster:
         return resp.data.decode("utf-8", "replace").splitlines()
 
 
+def argument_spec():
+    return dict(
+        kubeconfig=dict(type="path"),
+        context=dict(type="str"),
+        namespace=dict(type="str", required=True),
+        name=dict(type="str", required=True),
+        timeout=dict(type="int", default=900),
+        give_up_after=dict(type="int", default=60),
+        poll_interval=dict(type="float", default=2),
+        log_lines=dict(type="int", default=20),
+        redact=dict(type="list", elements="str", default=[], no_log=True),
+    )
+
+
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            kubeconfig=dict(type="path"),
-            context=dict(type="str"),
-            namespace=dict(type="str", required=True),
-            name=dict(type="str", required=True),
-            timeout=dict(type="int", default=900),
-            give_up_after=dict(type="int", default=60),
-            poll_interval=dict(type="float", default=2),
-            log_lines=dict(type="int", default=20),
-            redact=dict(type="list", elements="str", default=[], no_log=True),
-        ),
+        argument_spec=argument_spec(),
         supports_check_mode=True,
     )
     if not HAS_K8S:
