@@ -22,6 +22,7 @@ NODE=${ONPREM_WANDB_KUBE_NODE:-wandb-kube}
 NETWORK=${ONPREM_WANDB_NETWORK:-onprem-wandb}
 CGROUP_PARENT=/onprem-wandb-testbed
 KUBECONFIG_FILE="$KDIR/kubeconfig"
+NODE_IDS="$STATE/kube-node.ids"  # container ids of the nodes started here, for cgroup cleanup after a crash
 
 kubectl() { "$BIN/kubectl" --kubeconfig "$KUBECONFIG_FILE" "$@"; }
 
@@ -81,8 +82,11 @@ load() {
   local archive=$1
   [ -f "$archive" ] || die "no image archive at '$archive'."
   node_running || die "the node $NODE is not running: run 'kube.sh start' first."
+  # archives are cached by content hash: one already imported into this node is skipped
+  if podman exec "$NODE" grep -qxF "$archive" /run/onprem-wandb/loaded 2>/dev/null; then return 0; fi
   podman exec -i "$NODE" onprem-wandb-node import <"$archive" >/dev/null \
     || die "importing $archive into the node's containerd failed (see above): is it a docker or OCI archive?"
+  podman exec "$NODE" sh -c 'mkdir -p /run/onprem-wandb && printf "%s\n" "$1" >>/run/onprem-wandb/loaded' sh "$archive"
 }
 
 # the images pods of the testbed run: the node's smoke image and, when the stand-in exists, its versions
@@ -123,6 +127,7 @@ start() {
     -p "127.0.0.1:$API_PORT:6443" \
     -v "$BIN:/opt/kubernetes/bin:ro" -v "$KDIR/pki:/etc/kubernetes/pki:ro" -v "$KDIR/containerd:/var/lib/containerd" \
     "$image" >/dev/null || die "podman run $NODE failed (see above)."
+  podman inspect -f '{{.Id}}' "$NODE" >>"$NODE_IDS"
   local state=""
   for _ in $(seq 1 120); do
     state=$(podman exec "$NODE" systemctl is-system-running 2>/dev/null || true)
@@ -161,23 +166,26 @@ seed() {  # what a real cluster with ingress-nginx has: the IngressClass "nginx"
 # hierarchies, but at the machine's top level in name=systemd. Remove them once their
 # processes are gone (they are, with the node's PID namespace).
 clean_cgroups() {
-  local d
-  for d in /sys/fs/cgroup/systemd/kubepods /sys/fs/cgroup/systemd/kubepods.slice; do
-    [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
+  local d id
+  for d in /sys/fs/cgroup/systemd/kubepods /sys/fs/cgroup/systemd/kubepods.slice /sys/fs/cgroup/systemd/k8s.io; do
+    if [ -d "$d" ]; then find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null || true; fi
   done
-  # the node's own cgroups, left when runc could not remove a non-empty tree; only those of
-  # containers that no longer exist
-  local live; live=$(podman ps -aq --no-trunc 2>/dev/null || true)
-  for d in /sys/fs/cgroup/*"$CGROUP_PARENT"/libpod-*; do
-    [ -d "$d" ] || continue
-    case "$live" in *"${d##*/libpod-}"*) continue ;; esac
-    find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
-  done
-  return 0
+  # the node's own cgroups, left when runc could not remove a non-empty tree (only nodes this
+  # script started, and only once they are gone)
+  [ -f "$NODE_IDS" ] || return 0
+  while read -r id; do
+    [ -n "$id" ] || continue
+    podman container exists "$id" 2>/dev/null && continue
+    for d in /sys/fs/cgroup/*"$CGROUP_PARENT/libpod-$id"; do
+      if [ -d "$d" ]; then find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null || true; fi
+    done
+  done <"$NODE_IDS"
+  : >"$NODE_IDS"
 }
 
 stop() {
   if podman container exists "$NODE" 2>/dev/null; then
+    podman inspect -f '{{.Id}}' "$NODE" >>"$NODE_IDS" 2>/dev/null || true
     if node_running; then timeout 60 podman exec "$NODE" onprem-wandb-node stop >/dev/null 2>&1 || true; fi
     podman rm -f -t 10 "$NODE" >/dev/null 2>&1 || true
   fi
