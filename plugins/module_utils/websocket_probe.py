@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
+import contextlib
 import hashlib
 import os
 import socket
@@ -139,10 +140,8 @@ def echo(host, port, path, origin=None, context=None, timeout=15, message=None, 
             rest += chunk
             frame = decode_frame(rest)
         opcode, payload, _rest = frame
-        try:
+        with contextlib.suppress(OSError):  # a polite close; the echo already proved the path
             sock.sendall(encode_frame(b"\x03\xe8", OP_CLOSE))
-        except OSError:
-            pass
         received = payload.decode("utf-8", "replace")
         if opcode != OP_TEXT or received != message:
             raise WebsocketError("the echo differs: sent %r, got opcode %d %r" % (message, opcode, received[:80]))

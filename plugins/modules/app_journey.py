@@ -16,7 +16,7 @@ description:
   - Runs on a client host (a machine that sees the site as users do) and walks the path a file
     takes through a W&B site, through the TLS proxy with the W&B origin, step by step.
   - C(ready) - waits for the app's readiness URL (O(ready_path)) to answer 200 through the proxy, retrying
-    until O(ready_timeout) (the startup probe budget: the app runs database migrations before it is ready).
+    until O(ready_timeout) (the startup probe budget - the app runs database migrations before it is ready).
   - C(presign) - asks the app for a pre-signed C(PUT) URL for a new file; the URL must point at the public
     S3 host (signed for the host browsers use, not an internal one).
   - C(preflight) - sends the browser's CORS preflight for that C(PUT) with the W&B origin.
@@ -143,7 +143,6 @@ app_version:
   sample: 1.0.0
 """
 
-import binascii
 import hashlib
 import json
 import os
