@@ -172,3 +172,71 @@ def test_interrupted_run_converges_then_nothing_changes_and_no_secret_leaks(test
                         ("nginx", "Check the proxy inputs"), ("kubernetes", "Check the role's inputs")]:
         ran = text.count(f"TASK [onprem.wandb.{role} : {check}]")
         assert ran == 1, f"{role}: '{check}' ran {ran} times in one site run (expected once, in preflight)"
+
+
+# --- upgrades on the converged site: the stand-in's two versions on the testbed's node --------
+
+class RequestLoop:
+    """curl https://wandb.onprem.test/ready from the client host, 2 per second, until stopped."""
+
+    def __init__(self, limit_s: int = 600):
+        subprocess.run(["podman", "exec", "wandb-client", "rm", "-f", "/tmp/stop-loop"], check=True)
+        script = (f"end=$((SECONDS+{limit_s})); while [ $SECONDS -lt $end ] && [ ! -e /tmp/stop-loop ]; do "
+                  "curl -s -o /dev/null -w '%{http_code}\\n' --max-time 5 https://wandb.onprem.test/ready; sleep 0.5; done")
+        self.proc = subprocess.Popen(["podman", "exec", "wandb-client", "bash", "-c", script],
+                                     stdout=subprocess.PIPE, text=True)
+
+    def stop(self) -> list[str]:
+        subprocess.run(["podman", "exec", "wandb-client", "touch", "/tmp/stop-loop"], check=True)
+        out, _ = self.proc.communicate(timeout=30)
+        return out.split()
+
+
+def kubernetes_only(tmp_path: Path, name: str, *extra: str) -> tuple[int, str]:
+    log = tmp_path / f"{name}.log"
+    result = site(LOCAL, "--tags", "kubernetes", *extra, log=log, timeout=900)
+    return result.returncode, log.read_text()
+
+
+def deployed_image() -> str:
+    kubectl = subprocess.run([str(TESTBED / "build-binaries.sh"), "path", "kubectl"], check=True, capture_output=True,
+                             text=True).stdout.strip()
+    kubeconfig = subprocess.run([str(TESTBED / "kube.sh"), "env"], check=True, capture_output=True, text=True).stdout.strip()
+    return subprocess.run([kubectl, "--kubeconfig", kubeconfig.split("=", 1)[1], "-n", "wandb", "get", "deploy", "wandb",
+                           "-o", "jsonpath={.spec.template.spec.containers[0].image}"],
+                          check=True, capture_output=True, text=True).stdout
+
+
+def test_image_upgrade_rolls_without_a_failed_request(testbed, tmp_path):
+    assert deployed_image().endswith(":1.0.0")
+    loop = RequestLoop()
+    time.sleep(3)
+    start = time.monotonic()
+    rc, text = kubernetes_only(tmp_path, "upgrade", "-e", "kubernetes_image_tag=1.1.0")
+    took = time.monotonic() - start
+    time.sleep(3)
+    codes = loop.stop()
+    failed = [c for c in codes if c != "200"]
+    print(f"rollout 1.0.0 -> 1.1.0: run {took:.0f} s, {len(codes)} requests through nginx, {len(failed)} failed {failed[:10]}")
+    assert rc == 0, text[-5000:]
+    assert deployed_image().endswith(":1.1.0")
+    assert len(codes) >= 2 * took * 0.5, f"the loop ran too few requests: {len(codes)} in {took:.0f} s"
+    assert not failed, f"{len(failed)} of {len(codes)} requests failed during the rollout: {sorted(set(failed))}"
+
+
+def test_bad_tag_fails_with_the_diagnosis_while_the_old_pods_keep_serving(testbed, tmp_path):
+    loop = RequestLoop()
+    time.sleep(2)
+    rc, text = kubernetes_only(tmp_path, "badtag", "-e", "kubernetes_image_tag=0.0.0-absent")
+    codes = loop.stop()
+    failed = [c for c in codes if c != "200"]
+    print(f"bad tag: {len(codes)} requests through nginx, {len(failed)} failed")
+    flat = re.sub(r"\s+", " ", text)
+    assert rc != 0
+    assert re.search(r"container wandb (ErrImagePull|ImagePullBackOff)", flat), flat[-4000:]
+    assert "localhost/onprem-wandb/wandb-standin:0.0.0-absent" in flat and "kubernetes_image_tag" in flat
+    assert codes and not failed, f"{len(failed)} of {len(codes)} requests failed while the bad tag was tried"
+    # the inventory's tag again: the stuck ReplicaSet is replaced, the site converges
+    rc, text = kubernetes_only(tmp_path, "back")
+    assert rc == 0, text[-5000:]
+    assert deployed_image().endswith(":1.0.0")

@@ -56,7 +56,12 @@ pytest_stage() {  # pytest_stage NAME ARGS...
   fi
   return "$rc"
 }
-unit() { pytest_stage unit tests/unit; }
+unit() {  # Python unit tests, then the Go tests of the stand-in for wandb/local (a test fixture)
+  local rc=0
+  pytest_stage unit tests/unit || rc=1
+  "$here/standin.sh" test || rc=1
+  return $rc
+}
 build() { pytest_stage build tests/integration/test_collection_build.py; }
 testbed() { "$here/images.sh" all && "$here/build-binaries.sh" all; }
 integration() { pytest_stage integration tests/integration --ignore tests/integration/test_collection_build.py; }
