@@ -317,7 +317,8 @@ def merge_rules(base, extra):
     for entry in extra or []:
         entry = dict(entry)
         name = entry.pop("var")
-        entry["explicit"] = True
+        # a rules file's rule also checks the role's defaults, unless it applies only to what the inventory sets
+        entry["explicit"] = not entry.pop("only_when_set", False)
         merged.setdefault(name, {}).update(entry)
     return merged
 

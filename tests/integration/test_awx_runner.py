@@ -40,6 +40,8 @@ RUN = "ssh-awx-runner"
 sys.path.insert(0, str(TESTBED))
 from inventory_hosts import specs  # noqa: E402
 
+HOSTS = [s.split("=")[0] for s in specs(str(LOCAL))]
+
 CENTOS_OS_RELEASE = """NAME="CentOS Stream"
 VERSION="9"
 ID="centos"
@@ -56,7 +58,9 @@ def sh(*cmd: str, **kw) -> subprocess.CompletedProcess:
 
 def rename(text: str) -> str:
     """inventories/local's host names -> this test's (wandb-mysql -> ssh-mysql, ...)."""
-    return re.sub(r"\bwandb-(mysql|minio-\d+|proxy|client|kube)\b", r"ssh-\1", text)
+    for name in sorted(HOSTS, key=len, reverse=True):
+        text = re.sub(rf"\b{re.escape(name)}\b", "ssh-" + name.removeprefix("wandb-"), text)
+    return text
 
 
 def ctl(*cmd: str, user: str = USER, stdin: bytes | None = None, timeout: int = 600, check: bool = True):
@@ -140,14 +144,17 @@ def awx_job(controller_tmp: Path) -> dict:
     for ctype in yaml.safe_load((REPO / "awx" / "credential_types.yml").read_text())["awx_credential_types"]:
         injected |= set(ctype.get("injectors", {}).get("extra_vars", {}))
     secrets = yaml.safe_load((LOCAL / "group_vars" / "all" / "secrets.yml").read_text())
-    assert set(secrets) <= injected, f"secrets no credential injects: {set(secrets) - injected}"
-    return {"extravars": {**extra_vars, **answers, **secrets,
+    credentials = {k: v for k, v in secrets.items() if k in injected}
+    assert credentials, "no inventories/local secret is injected by an AWX credential type"
+    return {"extravars": {**extra_vars, **answers, **credentials,
                           "minio_binary_src": f"{HOME}/inputs/minio", "minio_mc_binary_src": f"{HOME}/inputs/mc"},
             "envvars": {"K8S_AUTH_KUBECONFIG": f"{HOME}/inputs/kubeconfig", "ONPREM_WANDB_SSH_CONFIG": f"{HOME}/ssh/config",
                         "ANSIBLE_HOME": f"{HOME}/.ansible", "ANSIBLE_NOCOLOR": "1",
                         "ANSIBLE_COLLECTIONS_PATH": f"{HOME}/awx_cache/requirements_collections:"
                                                     f"{next(VENV.glob('lib/python3*/site-packages'))}"},
-            "cmdline": "-u deploy --become"}
+            "cmdline": "-u deploy --become",
+            # secrets no credential type injects stay in the inventory (a site keeps them in a vault file)
+            "inventory_secrets": {k: v for k, v in secrets.items() if k not in injected}}
 
 
 def test_site_job_through_ansible_runner_as_awx_runs_it(controller):
@@ -163,6 +170,7 @@ def test_site_job_through_ansible_runner_as_awx_runs_it(controller):
         rel = path.relative_to(LOCAL).as_posix()
         if rel != "group_vars/all/secrets.yml":
             inv[f"inventory/{rel}"] = rename(path.read_text()).encode()
+    inv["inventory/group_vars/all/secrets.yml"] = yaml.safe_dump(job.pop("inventory_secrets")).encode()
     env = {f"env/{k}": (json.dumps(v) if k != "cmdline" else v).encode() for k, v in job.items()}
     put({**inv, **env, "env/ssh_key": Path(controller / "ssh" / "id_ed25519")}, f"{HOME}/job")
     ctl("sh", "-c", f"ln -sfn {HOME}/project {HOME}/job/project && rm -rf {HOME}/.ssh")

@@ -1,5 +1,5 @@
 """Each per-component playbook converges fresh hosts on its own (its own ansible-playbook run, no
-facts left by an earlier play): preflight, nginx_tls, mysql, minio, nginx, kubernetes, verify, on the
+facts left by an earlier play): preflight, nginx_tls, mysql, minio, redis, nginx, kubernetes, verify, on the
 inventories/local topology renamed to `ssh-pc-*` hosts on their own network, over SSH + sudo.
 A second run of each changes nothing.
 
@@ -26,11 +26,16 @@ RUN = "ssh-component-playbooks"
 sys.path.insert(0, str(TESTBED))
 from inventory_hosts import specs  # noqa: E402
 
-PLAYBOOKS = ["preflight", "nginx_tls", "mysql", "minio", "nginx", "kubernetes", "verify"]
+HOSTS = [s.split("=")[0] for s in specs(str(LOCAL))]
+
+PLAYBOOKS = ["preflight", "nginx_tls", "mysql", "minio", "redis", "nginx", "kubernetes", "verify"]
 
 
 def rename(text: str) -> str:
-    return re.sub(r"\bwandb-(mysql|minio-\d+|proxy|client|kube)\b", r"ssh-pc-\1", text)
+    """inventories/local's host names -> this test's (wandb-mysql -> ssh-pc-mysql, ...)."""
+    for name in sorted(HOSTS, key=len, reverse=True):
+        text = re.sub(rf"\b{re.escape(name)}\b", "ssh-pc-" + name.removeprefix("wandb-"), text)
+    return text
 
 
 def env() -> dict[str, str]:

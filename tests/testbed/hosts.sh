@@ -8,6 +8,7 @@
 #   hosts.sh down NAME [NAME ...]             stop and remove these hosts
 #   hosts.sh clean [RUN]                      remove every testbed host (or those of one run), network, cgroups
 #   hosts.sh list                             names of running testbed hosts
+#   hosts.sh network                          create the testbed network if missing
 #   hosts.sh ssh-config                       path of the ssh_config that reaches the hosts
 #   hosts.sh ssh-export DIR [OWNER]           a self-contained copy of the SSH material in DIR (for
 #                                             another controller user: key, known_hosts, config)
@@ -234,6 +235,7 @@ case "$cmd" in
     if podman network exists "$NETWORK"; then podman network rm -f "$NETWORK" >/dev/null || true; fi
     ;;
   list) podman ps --filter "label=$LABEL" --format '{{.Names}}' ;;
+  network) ensure_network ;;  # for hosts started elsewhere (kube.sh's node)
   ssh-config) echo "$SSH_DIR/config" ;;
   ssh-export)
     dest=${1:?usage: hosts.sh ssh-export DIR [OWNER]}; owner=${2:-}
@@ -244,5 +246,5 @@ case "$cmd" in
     if [ -n "$owner" ]; then chown -R "$owner" "$dest"; fi
     echo "$dest/config"
     ;;
-  *) die "usage: hosts.sh up|ensure|down|clean|list|ssh-config|ssh-export ..." ;;
+  *) die "usage: hosts.sh up|ensure|down|clean|list|network|ssh-config|ssh-export ..." ;;
 esac

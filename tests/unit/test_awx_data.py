@@ -199,5 +199,7 @@ def test_awx_setup_rejects_a_bad_survey_default():
     ("wandb_sizing_environment", "preflight", "preflight_sizing_environment"),
 ])
 def test_survey_choices_match_the_role_that_reads_them(survey_var, role, option):
-    spec = load(REPO / "roles" / role / "meta" / "argument_specs.yml")["argument_specs"]["main"]["options"][option]
-    assert JOBS["awx_survey_questions"][survey_var]["choices"] == spec["choices"]
+    # the choices live in the role's preflight rules (preflight_inputs names the variable the survey sets)
+    rules = {r["var"]: r for r in load(REPO / "roles" / role / "meta" / "preflight_rules.yml")["rules"]}
+    assert option in load(REPO / "roles" / role / "meta" / "argument_specs.yml")["argument_specs"]["main"]["options"]
+    assert JOBS["awx_survey_questions"][survey_var]["choices"] == rules[survey_var]["choices"] == rules[option]["choices"]

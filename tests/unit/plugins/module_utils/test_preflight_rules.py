@@ -148,6 +148,9 @@ def test_argument_specs_become_type_rules():
     merged = pr.merge_rules(rules, [{"var": "a", "required": True}, {"var": "d", "type": "int", "min": 1}])
     assert merged["a"] == {"type": "bool", "required": True, "explicit": True}
     assert merged["d"]["explicit"] and "explicit" not in merged["c"]
+    # a rule for a knob that defaults to another variable: checked only where the inventory sets it
+    only_set = pr.merge_rules(rules, [{"var": "e", "choices": ["x"], "only_when_set": True}])
+    assert only_set["e"] == {"choices": ["x"], "explicit": False}
 
 
 def test_layout_problems():
