@@ -8,8 +8,8 @@ install -r collections/requirements.yml`), then runs the `site` job template thr
 ansible-runner: the template's extra vars, the survey answers as strings (AWX sends text), the
 credentials' injected variables (inventories/local's secrets, removed from the inventory), the
 Machine credential as `-u` + an ssh-agent key, become from the template. The managed hosts are
-fresh `ssh-*` testbed hosts (the inventories/local topology, renamed) on their own network,
-reached over SSH. The job runs twice: the second run changes nothing.
+fresh `ssh-*` testbed hosts (the inventories/local topology, renamed) beside the testbed's
+Kubernetes node, reached over SSH. The job runs twice: the second run changes nothing.
 
 Needs the local kube-apiserver (tests/testbed/kube.sh): run under the testbed lock.
 """
@@ -35,7 +35,6 @@ LOCAL = REPO / "inventories" / "local"
 CONTROLLER = "ssh-controller"
 USER = "awxjob"
 HOME = f"/home/{USER}"
-NETWORK = "onprem-wandb-ssh"
 RUN = "ssh-awx-runner"
 sys.path.insert(0, str(TESTBED))
 from inventory_hosts import specs  # noqa: E402
@@ -85,13 +84,12 @@ def put(files: dict[str, bytes | Path], dest: str) -> None:
 @pytest.fixture(scope="module")
 def site_hosts():
     host_specs = [rename(s) for s in specs(str(LOCAL))]
-    env = {"ONPREM_WANDB_NETWORK": NETWORK, "ONPREM_WANDB_RUN": RUN}
+    env = {"ONPREM_WANDB_RUN": RUN}
     run_env = dict(os.environ, **env)
     subprocess.run([str(TESTBED / "hosts.sh"), "up", *host_specs], check=True, env=run_env, timeout=600)
     subprocess.run([str(TESTBED / "kube.sh"), "start"], check=True, timeout=600)
     yield [s.split("=")[0] for s in host_specs], run_env
     subprocess.run([str(TESTBED / "hosts.sh"), "clean", RUN], check=False, env=run_env, timeout=300)
-    subprocess.run(["podman", "network", "rm", "-f", NETWORK], check=False, capture_output=True)
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +136,11 @@ def awx_job(controller_tmp: Path) -> dict:
                "wandb_sizing_profile": site["wandb_sizing_profile"], "wandb_sizing_environment": site["wandb_sizing_environment"]}
     assert set(answers) == set(template["survey"]), "the survey changed: update the answers"
     # booleans arrive as text from a survey or an extra-vars form: "false", "true"
-    answers |= {"preflight_sizing_strict": "false", "verify_require_app": "false", "nginx_s3_enabled": "true"}
+    proxy = yaml.safe_load((LOCAL / "group_vars" / "proxy.yml").read_text())
+    flags = {"preflight_sizing_strict": site["preflight_sizing_strict"], "verify_require_app": site["verify_require_app"],
+             "nginx_s3_enabled": proxy["nginx_s3_enabled"]}
+    assert False in flags.values() and True in flags.values(), flags  # both spellings are exercised
+    answers |= {k: str(v).lower() for k, v in flags.items()}
     # credentials' injected variables: every inventories/local secret is one
     injected: set[str] = set()
     for ctype in yaml.safe_load((REPO / "awx" / "credential_types.yml").read_text())["awx_credential_types"]:

@@ -1,6 +1,6 @@
 """Each per-component playbook converges fresh hosts on its own (its own ansible-playbook run, no
 facts left by an earlier play): preflight, nginx_tls, mysql, minio, redis, nginx, kubernetes, verify, on the
-inventories/local topology renamed to `ssh-pc-*` hosts on their own network, over SSH + sudo.
+inventories/local topology renamed to `ssh-pc-*` hosts, over SSH + sudo.
 A second run of each changes nothing.
 
 Needs the local kube-apiserver (tests/testbed/kube.sh): run under the testbed lock.
@@ -21,7 +21,6 @@ REPO = Path(__file__).resolve().parents[2]
 TESTBED = REPO / "tests" / "testbed"
 VENV_BIN = REPO / ".venv" / "bin"
 LOCAL = REPO / "inventories" / "local"
-NETWORK = "onprem-wandb-ssh"
 RUN = "ssh-component-playbooks"
 sys.path.insert(0, str(TESTBED))
 from inventory_hosts import specs  # noqa: E402
@@ -41,7 +40,7 @@ def rename(text: str) -> str:
 def env() -> dict[str, str]:
     return dict(os.environ, PATH=f"{VENV_BIN}:{os.environ['PATH']}", ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
                 ANSIBLE_HOME=str(REPO / ".ansible"), ONPREM_WANDB_TESTBED=str(TESTBED), ANSIBLE_NOCOLOR="1",
-                ONPREM_WANDB_NETWORK=NETWORK, ONPREM_WANDB_RUN=RUN)
+                ONPREM_WANDB_RUN=RUN)
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +54,6 @@ def inventory(tmp_path_factory):
     subprocess.run([str(TESTBED / "kube.sh"), "start"], check=True, timeout=600)
     yield inv
     subprocess.run([str(TESTBED / "hosts.sh"), "clean", RUN], check=False, env=env(), timeout=300)
-    subprocess.run(["podman", "network", "rm", "-f", NETWORK], check=False, capture_output=True)
 
 
 def recap(text: str) -> dict[str, dict[str, int]]:
