@@ -32,6 +32,16 @@ if [ ! -f "$conf" ] || [ "$(cat "$conf")" != "$want" ]; then
 fi
 podman info >/dev/null 2>&1 || die "podman does not work here ('podman info' fails): run it by hand to see why."
 
+# Go: MinIO, mc, Kubernetes and the stand-in for wandb/local are built from the Go module proxy.
+go_want=$(awk '$1 == "go" {print $2; exit}' "$here/standin/go.mod")
+command -v go >/dev/null 2>&1 \
+  || die "Go >= $go_want is missing: install it from https://go.dev/dl (tar -C /usr/local -xzf go*.linux-amd64.tar.gz; PATH=/usr/local/go/bin:\$PATH) and re-run."
+go_have=$(go env GOVERSION 2>/dev/null | sed 's/^go//')
+printf '%s\n%s\n' "$go_want" "${go_have:-0}" | sort -V -C \
+  || die "Go ${go_have:-?} is older than $go_want (tests/testbed/standin/go.mod, MinIO and Kubernetes need it): install a newer Go from https://go.dev/dl."
+go env GOPROXY | grep -qv '^off$' \
+  || die "GOPROXY=off: the testbed builds from the Go module proxy; set GOPROXY (go env -w GOPROXY=https://proxy.golang.org,direct)."
+
 # Python toolchain, rebuilt only when requirements-dev.txt changes.
 venv="$REPO_ROOT/.venv"; stamp="$venv/.requirements.sha256"
 want_sum=$(sha256sum "$REPO_ROOT/requirements-dev.txt" | cut -d' ' -f1)

@@ -45,7 +45,12 @@ lint() {  # every linter runs, so one pass reports every finding
   return $rc
 }
 sanity() { "$here/sanity.sh"; }
-unit() { "$V/pytest" -q -p no:cacheprovider tests/unit; }
+unit() {  # Python unit tests, then the Go tests of the stand-in for wandb/local (a test fixture)
+  local rc=0
+  "$V/pytest" -q -p no:cacheprovider tests/unit || rc=1
+  "$here/standin.sh" test || rc=1
+  return $rc
+}
 build() { "$V/pytest" -q -p no:cacheprovider tests/integration/test_collection_build.py; }
 testbed() { "$here/images.sh" all && "$here/build-binaries.sh" all; }
 integration() { "$V/pytest" -q -p no:cacheprovider tests/integration --ignore tests/integration/test_collection_build.py; }
