@@ -329,7 +329,8 @@ def go_mysql_parse(tmp_path: Path, value: str) -> dict | None:
         return None
     work = tmp_path / "goprobe"
     work.mkdir(exist_ok=True)
-    (work / "go.mod").write_text("module probe\n\ngo 1.24\n\nrequire github.com/go-sql-driver/mysql v1.9.2\n")
+    version = re.search(r"GO_MYSQL_DRIVER_VERSION:-(v[0-9.]+)", (REPO / "tests" / "testbed" / "versions.env").read_text()).group(1)
+    (work / "go.mod").write_text(f"module probe\n\ngo 1.24\n\nrequire github.com/go-sql-driver/mysql {version}\n")
     (work / "main.go").write_text(GO_PROBE)
     env = dict(os.environ, GOFLAGS="-mod=mod", GOPROXY="off", GOSUMDB="off")
     proc = subprocess.run([go, "run", "."], check=False, cwd=work, input=value + "\n", env=env, capture_output=True, text=True,

@@ -54,6 +54,26 @@ def host_changes(name: str) -> set[str]:
     return {p for p in paths if not p.startswith(IGNORED_PREFIXES)}
 
 
+def controller_state(inventory: Path) -> dict[str, str]:
+    """The controller's side of a site: every file under the inventory (a local CA would land here)."""
+    import hashlib
+
+    return {str(p.relative_to(inventory)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(inventory.rglob("*")) if p.is_file()}
+
+
+def cluster_state() -> str:
+    """Every object of the local cluster with its resourceVersion (a change bumps it)."""
+    kubeconfig = subprocess.run([str(TESTBED / "kube.sh"), "env"], check=True, capture_output=True,
+                                text=True).stdout.strip().split("=", 1)[1]
+    kubectl = subprocess.run([str(TESTBED / "build-binaries.sh"), "path", "kubectl"], check=True, capture_output=True,
+                             text=True).stdout.strip()
+    return subprocess.run([kubectl, "--kubeconfig", kubeconfig, "get", "namespaces,all,secrets,configmaps,ingresses",
+                           "-A", "-o", "custom-columns=K:.kind,NS:.metadata.namespace,N:.metadata.name,"
+                           "V:.metadata.resourceVersion", "--no-headers"],
+                          check=True, capture_output=True, text=True).stdout
+
+
 @pytest.fixture(scope="module")
 def testbed():
     host_specs = specs(str(LOCAL))
@@ -88,6 +108,7 @@ def bad_inventory(tmp_path):
 
 def test_bad_inventory_fails_in_preflight_listing_everything_and_changes_nothing(testbed, bad_inventory, tmp_path):
     before = {h: host_changes(h) for h in testbed}
+    controller, cluster = controller_state(bad_inventory), cluster_state()
     log = tmp_path / "bad.log"
     result = site(bad_inventory, log=log, timeout=600)
     text = log.read_text()
@@ -99,9 +120,13 @@ def test_bad_inventory_fails_in_preflight_listing_everything_and_changes_nothing
     assert "eu-west-1" in text and "AWS_REGION" in text
     assert "has no TLS certificate" in text
     assert "PLAY [MySQL" not in text, "a play after preflight started"
-    assert all(c.get("changed", 0) == 0 for h, c in recap(text).items() if h != "localhost"), recap(text)
+    # every host, the controller (localhost: kube_access) included
+    assert all(c.get("changed", 0) == 0 for c in recap(text).values()), recap(text)
     for host in testbed:
         assert host_changes(host) == before[host], f"{host} changed: {host_changes(host) - before[host]}"
+    after = controller_state(bad_inventory)
+    assert after == controller, f"the controller's inventory changed: {sorted(set(after.items()) ^ set(controller.items()))}"
+    assert cluster_state() == cluster, "the cluster changed on a bad inventory"
 
 
 def secrets_of(inventory: Path) -> list[str]:

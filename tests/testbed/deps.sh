@@ -62,4 +62,17 @@ for tool in molecule ansible-lint; do
     chmod +x "$venv/bin/$tool"
   fi
 done
+
+# Go >= 1.24 builds MinIO, mc and Kubernetes, and the integration tests parse W&B's MYSQL with
+# the Go MySQL driver (as W&B's Go server does): the driver module is fetched once from the Go
+# module proxy into the module cache, where the test finds it offline.
+PATH="$PATH:/usr/local/go/bin"
+command -v go >/dev/null 2>&1 || die "Go is not installed: install Go >= 1.24 (https://go.dev/dl, into /usr/local/go) and re-run."
+gov=$(go env GOVERSION | sed 's/^go//')
+case "$gov" in 1.2[4-9]*|1.[3-9]*) ;; *) die "Go $gov is too old: MinIO, Kubernetes and the tests need Go >= 1.24.";; esac
+if ! [ -f "$(go env GOMODCACHE)/cache/download/github.com/go-sql-driver/mysql/@v/$GO_MYSQL_DRIVER_VERSION.zip" ]; then
+  log "go: fetching github.com/go-sql-driver/mysql@$GO_MYSQL_DRIVER_VERSION (the MYSQL DSN test)"
+  go mod download -x "github.com/go-sql-driver/mysql@$GO_MYSQL_DRIVER_VERSION" >/dev/null 2>&1 \
+    || die "go mod download github.com/go-sql-driver/mysql@$GO_MYSQL_DRIVER_VERSION failed: check that the Go module proxy is reachable (GOPROXY=$(go env GOPROXY))."
+fi
 log "deps: ready"
