@@ -20,6 +20,9 @@ node_image() {
     podman build -q --build-arg BASE="$base" -t "$tag" -f "$here/Containerfile" "$here" >"$CACHE/kube-node-build.log" 2>&1 \
       || { tail -20 "$CACHE/kube-node-build.log" >&2; die "building the node image failed (log $CACHE/kube-node-build.log): check that the Debian mirror is reachable from podman."; }
     log "image $tag: built"
+    # older recipes of the node image go (podman refuses while a container uses one)
+    podman images --format '{{.Repository}}:{{.Tag}}' localhost/onprem-wandb/kube-node | grep -vxF "$tag" \
+      | xargs -r podman rmi >/dev/null 2>&1 || true
   fi
   echo "$tag"
 }
