@@ -80,8 +80,8 @@ EXAMPLES = r"""
     namespace: wandb
     name: wandb
     timeout: 1020
+    # values to mask in the diagnosis (pod events, the app's last log lines)
     redact: "{{ kubernetes_secret_data.values() | list }}"
-  no_log: false
 """
 
 RETURN = r"""
