@@ -18,14 +18,18 @@ def row_count_report(tables, counts, source, restored):
         raise AnsibleFilterError("onprem.wandb.row_count_report: %s" % exc)
 
 
-def minio_pool_layout(pools, current=None):
+def minio_pool_layout(pools, current="", scheme="http", port=9000):
     try:
-        return wandb_operations.check_pools(list(pools), list(current) if current else None)
+        running = wandb_operations.parse_volumes(current) if current else None
+        checked = wandb_operations.check_pools(list(pools), running)
+        volumes = " ".join(wandb_operations.volumes_argument(p, scheme, port) for p in checked)
     except wandb_operations.LayoutError as exc:
         raise AnsibleFilterError("onprem.wandb.minio_pool_layout: %s" % exc)
     except (TypeError, AttributeError) as exc:
         raise AnsibleFilterError("onprem.wandb.minio_pool_layout: pools must be a list of "
                                  "{hosts: [...], drives: [...]} (%s)" % exc)
+    return {"pools": checked, "volumes": volumes,
+            "added": len(checked) - (len(running) if running else 0)}
 
 
 class FilterModule(object):

@@ -8,6 +8,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+from urllib.parse import urlsplit
+
 # MinIO's erasure-set sizes (cmd/endpoint-ellipses.go: setSizes).
 ERASURE_SET_SIZES = tuple(range(2, 17))
 
@@ -118,3 +121,61 @@ def check_pools(pools, current=None):
                               "EC:%d (set by pool 0's sets of %d): give it at least %d drives per set"
                               % (index, pool["set_size"], parity, out[0]["set_size"], 2 * parity))
     return out
+
+
+_ELLIPSIS = re.compile(r"\{(\d+)\.\.\.(\d+)\}")
+
+
+def expand_ellipses(arg):
+    """All values of one MINIO_VOLUMES argument: ``x{1...3}`` -> x1, x2, x3 (every pattern, in order)."""
+    match = _ELLIPSIS.search(arg)
+    if not match:
+        return [arg]
+    low, high = match.group(1), match.group(2)
+    if int(low) > int(high):
+        raise LayoutError("%s: the range {%s...%s} counts down" % (arg, low, high))
+    width = len(low) if low.startswith("0") and len(low) > 1 else 0
+    out = []
+    for number in range(int(low), int(high) + 1):
+        value = str(number).zfill(width)
+        out.extend(expand_ellipses(arg[:match.start()] + value + arg[match.end():]))
+    return out
+
+
+def parse_volumes(volumes):
+    """MINIO_VOLUMES (one argument per pool) -> [{'hosts', 'drives'}]."""
+    pools = []
+    for arg in volumes.split():
+        hosts, drives = [], []
+        for endpoint in expand_ellipses(arg):
+            url = urlsplit(endpoint)
+            host, path = (url.hostname, url.path) if url.scheme in ("http", "https") else ("", endpoint)
+            if host not in hosts:
+                hosts.append(host)
+            if path not in drives:
+                drives.append(path)
+        pools.append({"hosts": hosts, "drives": drives})
+    return pools
+
+
+def _sequence(values, what):
+    """['h3', 'h4'] -> 'h{3...4}'; a single value stays as it is."""
+    if len(values) == 1:
+        return values[0]
+    parts = [re.match(r"^(.*?)(\d+)(\D*)$", v) for v in values]
+    if not all(parts) or len({(p.group(1), p.group(3)) for p in parts}) != 1:
+        raise LayoutError("%s %s do not differ only by one number: MinIO's pools are written as "
+                          "name{1...n}; rename them (or use DNS aliases) so they do" % (what, values))
+    numbers = [int(p.group(2)) for p in parts]
+    if numbers != list(range(numbers[0], numbers[0] + len(numbers))):
+        raise LayoutError("%s %s are not numbered consecutively in order (%s)" % (what, values, numbers))
+    return "%s{%d...%d}%s" % (parts[0].group(1), numbers[0], numbers[-1], parts[0].group(3))
+
+
+def volumes_argument(pool, scheme="http", port=9000):
+    """One pool as a MINIO_VOLUMES argument (scheme://host{a...b}:port/drive{c...d})."""
+    hosts, drives = pool["hosts"], pool["drives"]
+    arg = "%s://%s:%d%s" % (scheme, _sequence(hosts, "the hosts"), int(port), _sequence(drives, "the drives"))
+    if "{" not in arg and len(hosts) * len(drives) > 1:
+        raise LayoutError("pool %s x %s cannot be written as one MINIO_VOLUMES argument" % (hosts, drives))
+    return arg

@@ -63,3 +63,28 @@ def test_row_count_report():
 def test_row_count_report_length_mismatch():
     with pytest.raises(ValueError):
         ops.row_count_report([{"s": "a", "t": "x"}], [], "a", "b")
+
+
+@pytest.mark.parametrize("volumes,pools", [
+    ("http://m{1...2}:9000/srv/minio/disk{1...2}",
+     [{"hosts": ["m1", "m2"], "drives": ["/srv/minio/disk1", "/srv/minio/disk2"]}]),
+    ("http://a{1...2}:9000/d{1...2} https://b{01...02}.x:9000/e{3...4}",
+     [{"hosts": ["a1", "a2"], "drives": ["/d1", "/d2"]},
+      {"hosts": ["b01.x", "b02.x"], "drives": ["/e3", "/e4"]}]),
+    ("http://one:9000/srv/minio/disk{1...4}", [{"hosts": ["one"], "drives": ["/srv/minio/disk%d" % i for i in range(1, 5)]}]),
+])
+def test_parse_volumes(volumes, pools):
+    assert ops.parse_volumes(volumes) == pools
+
+
+def test_volumes_round_trip():
+    pools = [pool(2, 2), pool(2, 2, start=3)]
+    text = " ".join(ops.volumes_argument(p) for p in pools)
+    assert text == "http://m{1...2}:9000/srv/minio/disk{1...2} http://m{3...4}:9000/srv/minio/disk{1...2}"
+    assert ops.parse_volumes(text) == pools
+
+
+@pytest.mark.parametrize("hosts,words", [(["a1", "b2"], "only by one number"), (["m1", "m3"], "consecutively")])
+def test_volumes_argument_refused(hosts, words):
+    with pytest.raises(ops.LayoutError, match=words):
+        ops.volumes_argument({"hosts": hosts, "drives": ["/d1", "/d2"]})
