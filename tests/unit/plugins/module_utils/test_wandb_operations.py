@@ -1,7 +1,6 @@
 """The day-2 operations' pure logic: restore drill report and MinIO pool layout rules."""
 
 import pytest
-
 from ansible_collections.onprem.wandb.plugins.module_utils import wandb_operations as ops
 
 
