@@ -25,7 +25,8 @@ def row_count_report(tables, counts, source, restored):
     if len(tables) != len(counts):
         raise ValueError("row_count_report: %d tables but %d counts" % (len(tables), len(counts)))
     by_table = {}
-    for row, count in zip(tables, counts):
+    for index, row in enumerate(tables):
+        count = counts[index]
         entry = by_table.setdefault(row["t"], {"table": row["t"], "source": None, "restored": None})
         if row["s"] == source:
             entry["source"] = int(count)
