@@ -52,4 +52,17 @@ for tool in molecule ansible-lint; do
     chmod +x "$venv/bin/$tool"
   fi
 done
+# promtool (tests/unit/test_monitoring_rules.py): taken from Debian's prometheus package into the
+# cache, not installed, so no Prometheus service starts on this machine.
+promtool_dir="$CACHE/promtool"
+if [ ! -x "$promtool_dir/promtool" ]; then
+  log "promtool: extracting it from Debian's prometheus package into $promtool_dir"
+  work=$(mktemp -d); chmod 755 "$work"
+  (cd "$work" && apt-get download prometheus >/dev/null 2>&1 || { apt-get update -qq && apt-get download prometheus >/dev/null; }) \
+    || die "apt-get download prometheus failed: check the Debian mirror in /etc/apt/sources.list*."
+  dpkg-deb -x "$work"/prometheus_*.deb "$work/x" && mkdir -p "$promtool_dir" \
+    && install -m 0755 "$work/x/usr/bin/promtool" "$promtool_dir/promtool.tmp" && mv "$promtool_dir/promtool.tmp" "$promtool_dir/promtool"
+  rm -rf "$work"
+  [ -x "$promtool_dir/promtool" ] || die "could not extract promtool from the prometheus package."
+fi
 log "deps: ready"
