@@ -32,6 +32,8 @@ def minio_prometheus_token(access_key, secret_key, expires_at, issuer="prometheu
     try:
         exp = int(expires_at)
     except (TypeError, ValueError):
+        exp = None
+    if exp is None or isinstance(expires_at, bool):
         raise AnsibleFilterError("onprem.wandb.minio_prometheus_token: expires_at must be Unix seconds, got %r" % (expires_at,))
     if exp <= 0:
         raise AnsibleFilterError("onprem.wandb.minio_prometheus_token: expires_at must be positive, got %r" % (expires_at,))
