@@ -75,4 +75,17 @@ if ! [ -f "$(go env GOMODCACHE)/cache/download/github.com/go-sql-driver/mysql/@v
   go mod download -x "github.com/go-sql-driver/mysql@$GO_MYSQL_DRIVER_VERSION" >/dev/null 2>&1 \
     || die "go mod download github.com/go-sql-driver/mysql@$GO_MYSQL_DRIVER_VERSION failed: check that the Go module proxy is reachable (GOPROXY=$(go env GOPROXY))."
 fi
+# promtool (tests/unit/test_monitoring_rules.py): taken from Debian's prometheus package into the
+# cache, not installed, so no Prometheus service starts on this machine.
+promtool_dir="$CACHE/promtool"
+if [ ! -x "$promtool_dir/promtool" ]; then
+  log "promtool: extracting it from Debian's prometheus package into $promtool_dir"
+  work=$(mktemp -d); chmod 755 "$work"
+  (cd "$work" && apt-get download prometheus >/dev/null 2>&1 || { apt-get update -qq && apt-get download prometheus >/dev/null; }) \
+    || die "apt-get download prometheus failed: check the Debian mirror in /etc/apt/sources.list*."
+  dpkg-deb -x "$work"/prometheus_*.deb "$work/x" && mkdir -p "$promtool_dir" \
+    && install -m 0755 "$work/x/usr/bin/promtool" "$promtool_dir/promtool.tmp" && mv "$promtool_dir/promtool.tmp" "$promtool_dir/promtool"
+  rm -rf "$work"
+  [ -x "$promtool_dir/promtool" ] || die "could not extract promtool from the prometheus package."
+fi
 log "deps: ready"

@@ -23,7 +23,7 @@ cleanup() {
 trap 'cleanup; rm -rf "${reports:-/nonexistent}"' EXIT
 trap 'exit 130' INT TERM
 
-SCENARIOS=${SCENARIOS:-smoke mysql minio nginx kubernetes site}
+SCENARIOS=${SCENARIOS:-smoke mysql minio nginx kubernetes monitoring site}
 STAGES=${STAGES:-lint sanity unit build testbed integration molecule}
 passed=0 failed=0 failures=()
 declare -A took
