@@ -26,7 +26,10 @@ start=$(date +%s.%N)
 "$V/ansible-playbook" -i inventories/local site.yml >"$out/warm.log" 2>&1 || { tail -40 "$out/warm.log"; exit 1; }
 awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN{printf "warm site.yml re-run: %.1f s\n", b - a}'
 sed -n '/PLAY RECAP/,/^$/p' "$out/warm.log"
-if grep -E '^\S+\s+: ok=' "$out/warm.log" | grep -vq 'changed=0 '; then echo "WARNING: the re-run changed something"; fi
+if grep -E '^\S+\s+: ok=' "$out/warm.log" | grep -vq 'changed=0 '; then
+  echo "ERROR: the warm re-run changed something: its timings are not those of an idempotent run (see $out/warm.log)" >&2
+  exit 1
+fi
 echo "time per play (from the elapsed clock profile_tasks prints before each task):"
 "$V/python" - "$out/warm.log" <<'PY'
 import re, sys

@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 OUTPUT = REPO / "docs" / "inventory-reference.md"
 CONTRACT = REPO / "docs" / "development.md"
 # the order site.yml runs them; other roles follow alphabetically
-SITE_ORDER = ["preflight", "mysql", "minio", "nginx", "kubernetes", "verify"]
+SITE_ORDER = ["preflight", "mysql", "minio", "redis", "nginx", "kubernetes", "verify"]
 MARKUP = re.compile(r"\b([OCVIBMRLU])\(([^()]*)\)")
 
 

@@ -48,4 +48,5 @@ class FilterModule(object):
             "bucket_url": _wrap(wandb_urls.bucket_url, "bucket_url"),
             "parse_bucket_url": _wrap(wandb_urls.parse_bucket_url, "parse_bucket_url"),
             "url_origin": _wrap(wandb_urls.url_origin, "url_origin"),
+            "redis_url": _wrap(wandb_urls.redis_url, "redis_url"),
         }

@@ -4,7 +4,8 @@
 """Build and parse the connection strings W&B reads from its environment.
 
 W&B's ``MYSQL`` (``mysql://USER:PASS@HOST:PORT/DB``) and ``BUCKET``
-(``s3://KEY:SECRET@HOST/BUCKET?tls=true``) carry credentials inside a URL, so every
+(``s3://KEY:SECRET@HOST/BUCKET?tls=true``) and ``REDIS``
+(``redis://USER:PASS@HOST:PORT?tls=true&caCertPath=...``) carry credentials inside a URL, so every
 credential is percent-encoded with ``quote(safe='')``: ``@ : / # % ?`` and spaces in
 a password survive the round trip. Pure functions, stdlib only; the filter plugins
 and the ``signed_url_check`` module share them.
@@ -168,3 +169,57 @@ def parse_bucket_url(value):
         "region": query.get("region", [None])[-1],
         "endpoint": "%s://%s" % (scheme, host),
     }
+
+
+REDIS_DEFAULT_CA_PATH = "/etc/ssl/certs/redis_ca.pem"
+REDIS_DEFAULT_TTL = 604800
+
+
+def redis_url(host, password, user="", port=6379, tls=True, ca_cert_path=REDIS_DEFAULT_CA_PATH,
+              ttl_seconds=REDIS_DEFAULT_TTL):
+    """W&B's REDIS string: ``redis://USER:PASS@HOST:PORT?tls=true&caCertPath=P&ttlInSeconds=N``.
+
+    User and password are percent-encoded like MYSQL's; an empty user gives ``redis://:PASS@``
+    (Redis's default user, as W&B's Helm chart writes it). ``caCertPath`` (the CA file inside the
+    pod) only goes with ``tls``; ``ttl_seconds`` 0 or None leaves ``ttlInSeconds`` out."""
+    host = _text(host, "host")
+    password = _text(password, "password")
+    user = "" if user is None else user
+    if isinstance(user, bool) or not isinstance(user, str):
+        raise WandbUrlError("user must be a string, got %s" % type(user).__name__)
+    if "/" in host or "@" in host or " " in host or "?" in host:
+        raise WandbUrlError("host must be a bare host name or address, got %r" % host)
+    try:
+        port = int(port)
+    except (TypeError, ValueError):
+        raise WandbUrlError("port must be an integer, got %r" % (port,))
+    if not 0 < port < 65536:
+        raise WandbUrlError("port must be between 1 and 65535, got %d" % port)
+    if not isinstance(tls, bool):
+        if str(tls).lower() in TRUE_WORDS:
+            tls = True
+        elif str(tls).lower() in ("0", "false", "no", "off"):
+            tls = False
+        else:
+            raise WandbUrlError("tls must be a boolean, got %r" % (tls,))
+    query = []
+    if tls:
+        query.append("tls=true")
+        if ca_cert_path:
+            ca_cert_path = _text(ca_cert_path, "ca_cert_path")
+            if not ca_cert_path.startswith("/"):
+                raise WandbUrlError("ca_cert_path must be an absolute path in the container, got %r" % ca_cert_path)
+            query.append("caCertPath=" + quote(ca_cert_path, safe="/"))
+    elif ca_cert_path and ca_cert_path != REDIS_DEFAULT_CA_PATH:
+        raise WandbUrlError("ca_cert_path needs tls=true (a CA only verifies a TLS server)")
+    if ttl_seconds not in (None, "", 0, "0"):
+        try:
+            ttl_seconds = int(ttl_seconds)
+        except (TypeError, ValueError):
+            raise WandbUrlError("ttl_seconds must be an integer, got %r" % (ttl_seconds,))
+        if ttl_seconds < 0:
+            raise WandbUrlError("ttl_seconds must not be negative, got %d" % ttl_seconds)
+        query.append("ttlInSeconds=%d" % ttl_seconds)
+    url = "redis://%s:%s@%s:%d" % (encode_credential(user) if user else "", encode_credential(password),
+                                   _host_for_url(host), port)
+    return url + ("?" + "&".join(query) if query else "")

@@ -1,4 +1,9 @@
-"""The kubernetes role against the testbed's real kube-apiserver (etcd + kube-apiserver, no nodes).
+"""The kubernetes role against the testbed's real Kubernetes (tests/testbed/kube.sh: one node).
+
+These tests check the objects as the API server stores them, with replicas 0 and no wait
+(wandb/local cannot be pulled here); pods that really run, and the rollout wait with its
+diagnosis, are the tests marked "real pods" below (the node's smoke image
+localhost/onprem-wandb/node-testapp, loaded by kube.sh start).
 
 Every run is a real ansible-playbook run of onprem.wandb.kubernetes on this controller
 (connection local); objects are read back from the API server with the Python client,
@@ -68,6 +73,9 @@ def base_vars(kubeconfig: str, namespace: str, **overrides) -> dict:
         "kubernetes_extra_env": {"GORILLA_RATE_LIMITS_ENABLED": "true", "OIDC_ISSUER": "https://idp.itest.example"},
         "kubernetes_ca_certs": [],
         "kubernetes_sizing_environment": "test",
+        # objects only: no pod of an image that cannot be pulled holds the node's CPU
+        "kubernetes_replicas": 0,
+        "kubernetes_wait": False,
     }
     values.update(overrides)
     return values
@@ -158,7 +166,7 @@ def kube(kube_api) -> Kube:
 
 
 def fresh_ns(prefix: str = "itest-wandb") -> str:
-    # Namespaces are never deleted: without kube-controller-manager they would hang in Terminating.
+    # Namespaces are not deleted here: kube.sh stop removes the whole cluster at the end.
     return f"{prefix}-{uuid.uuid4().hex[:6]}"
 
 
@@ -321,7 +329,8 @@ def go_mysql_parse(tmp_path: Path, value: str) -> dict | None:
         return None
     work = tmp_path / "goprobe"
     work.mkdir(exist_ok=True)
-    (work / "go.mod").write_text("module probe\n\ngo 1.24\n\nrequire github.com/go-sql-driver/mysql v1.9.2\n")
+    version = re.search(r"GO_MYSQL_DRIVER_VERSION:-(v[0-9.]+)", (REPO / "tests" / "testbed" / "versions.env").read_text()).group(1)
+    (work / "go.mod").write_text(f"module probe\n\ngo 1.24\n\nrequire github.com/go-sql-driver/mysql {version}\n")
     (work / "main.go").write_text(GO_PROBE)
     env = dict(os.environ, GOFLAGS="-mod=mod", GOPROXY="off", GOSUMDB="off")
     proc = subprocess.run([go, "run", "."], check=False, cwd=work, input=value + "\n", env=env, capture_output=True, text=True,
@@ -544,16 +553,76 @@ def test_check_mode_on_an_applied_namespace_predicts_the_change(applied, kube):
     assert _versions(kube.objects(applied["ns"])) == before
 
 
-def test_rollout_wait_times_out_with_a_useful_message(kube, kube_api, tmp_path):
+def test_rollout_wait_stops_early_on_an_image_that_cannot_be_pulled(kube, kube_api, tmp_path):
     ns = fresh_ns("itest-wait")
     start = time.monotonic()
-    proc = run_role(tmp_path, base_vars(kube_api, ns, kubernetes_ca_certs=[], kubernetes_wait=True,
-                                        kubernetes_wait_timeout=5), check=False)
+    proc = run_role(tmp_path, base_vars(kube_api, ns, kubernetes_ca_certs=[], kubernetes_replicas=1, kubernetes_wait=True,
+                                        kubernetes_wait_give_up_after=5,
+                                        kubernetes_image_registry="localhost", kubernetes_image_repository="onprem-wandb/node-testapp",
+                                        kubernetes_image_tag="0.0.0-absent",
+                                        kubernetes_resources={"requests": {"cpu": "10m", "memory": "16Mi"}}), check=False)
     assert proc.returncode != 0
-    assert time.monotonic() - start < 300
+    assert time.monotonic() - start < 240  # not the 1020 s timeout: stuck pulls stop the wait
     flat = re.sub(r"\s+", " ", proc.stdout)
-    assert f"Deployment {ns}/wandb was not available within kubernetes_wait_timeout (5 s)" in flat
-    assert "kubernetes_image_pull_secrets" in flat
+    assert f"Deployment {ns}/wandb (image localhost/onprem-wandb/node-testapp:0.0.0-absent) is not available" in flat
+    assert re.search(r"container wandb (ErrImagePull|ImagePullBackOff)", flat), flat[-2000:]
+    assert "kubernetes_image_pull_secrets" in flat and "air-gapped" in flat
+
+
+# --- real pods on the testbed's node -------------------------------------------------------
+
+TESTAPP = {"kubernetes_image_registry": "localhost", "kubernetes_image_repository": "onprem-wandb/node-testapp",
+           "kubernetes_image_tag": "1.0.0", "kubernetes_replicas": 1, "kubernetes_wait": True,
+           "kubernetes_wait_give_up_after": 10,
+           "kubernetes_resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"cpu": "500m", "memory": "64Mi"}}}
+
+
+def test_real_pods_the_deployment_starts_with_secret_refs_ca_mount_and_uid_999(kube, kube_api, ca_pem, tmp_path):
+    ns = fresh_ns("itest-run")
+    start = time.monotonic()
+    proc = run_role(tmp_path, base_vars(kube_api, ns, kubernetes_ca_certs=[ca_pem], **TESTAPP))
+    took = time.monotonic() - start
+    pods = kube.core.list_namespaced_pod(ns, label_selector="app.kubernetes.io/instance=wandb").items
+    assert len(pods) == 1 and pods[0].status.container_statuses[0].ready, proc.stdout[-3000:]
+    # the testapp exits unless every env of W&B's contract arrived and the CA file is a PEM
+    log = kube.core.read_namespaced_pod_log(pods[0].metadata.name, ns)
+    assert "1 CA certificate(s) mounted, uid 999 gid 0" in log, log
+    ready = [c.last_transition_time for c in pods[0].status.conditions if c.type == "Ready"][0]
+    print(f"role run with wait: {took:.1f} s; pod Ready {(ready - pods[0].metadata.creation_timestamp).total_seconds():.0f} s after creation")
+    assert "Wait for the rollout" in proc.stdout
+
+
+def test_real_pods_crashloop_is_explained_with_redacted_logs(kube, kube_api, tmp_path):
+    ns = fresh_ns("itest-crash")
+    proc = run_role(tmp_path, base_vars(kube_api, ns, kubernetes_ca_certs=[], kubernetes_extra_env={"TESTAPP_FAIL": "1"},
+                                        **TESTAPP), check=False)
+    flat = re.sub(r"\s+", " ", proc.stdout)
+    assert proc.returncode != 0
+    assert re.search(r"container wandb (CrashLoopBackOff|Error)", flat), flat[-3000:]
+    assert "cannot reach the database at MYSQL=mysql://********@mysql-primary.itest.example:3306/wandb_local" in flat
+    for secret in (DB_PASSWORD, quote(DB_PASSWORD, safe=""), LICENSE, S3_SECRET_KEY):
+        assert secret not in proc.stdout
+
+
+def test_real_pods_pending_is_explained(kube, kube_api, tmp_path):
+    ns = fresh_ns("itest-pending")
+    proc = run_role(tmp_path, base_vars(kube_api, ns, kubernetes_ca_certs=[],
+                                        **{**TESTAPP, "kubernetes_resources": {"requests": {"cpu": "64"}}}), check=False)
+    flat = re.sub(r"\s+", " ", proc.stdout)
+    assert proc.returncode != 0
+    assert "Pending, not scheduled: 0/1 nodes are available: 1 Insufficient cpu" in flat, flat[-3000:]
+    assert "kubernetes_resources" in flat and "taints" in flat
+
+
+def test_real_pods_failing_probe_is_named_with_its_answer(kube, kube_api, tmp_path):
+    ns = fresh_ns("itest-probe")
+    proc = run_role(tmp_path, base_vars(kube_api, ns, kubernetes_ca_certs=[], kubernetes_extra_env={"TESTAPP_NOT_READY": "1"},
+                                        kubernetes_wait_timeout=25, **TESTAPP), check=False)
+    flat = re.sub(r"\s+", " ", proc.stdout)
+    assert proc.returncode != 0
+    assert "running but not ready: Startup probe failed: HTTP probe failed with statuscode: 503" in flat, flat[-3000:]
+    assert "not done after 25 s (timeout)" in flat
+    assert "listening on :8080" in flat  # the app's last log lines
 
 
 def test_argument_specs_cover_every_default():

@@ -54,6 +54,26 @@ def host_changes(name: str) -> set[str]:
     return {p for p in paths if not p.startswith(IGNORED_PREFIXES)}
 
 
+def controller_state(inventory: Path) -> dict[str, str]:
+    """The controller's side of a site: every file under the inventory (a local CA would land here)."""
+    import hashlib
+
+    return {str(p.relative_to(inventory)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(inventory.rglob("*")) if p.is_file()}
+
+
+def cluster_state() -> str:
+    """Every object of the local cluster with its resourceVersion (a change bumps it)."""
+    kubeconfig = subprocess.run([str(TESTBED / "kube.sh"), "env"], check=True, capture_output=True,
+                                text=True).stdout.strip().split("=", 1)[1]
+    kubectl = subprocess.run([str(TESTBED / "build-binaries.sh"), "path", "kubectl"], check=True, capture_output=True,
+                             text=True).stdout.strip()
+    return subprocess.run([kubectl, "--kubeconfig", kubeconfig, "get", "namespaces,all,secrets,configmaps,ingresses",
+                           "-A", "-o", "custom-columns=K:.kind,NS:.metadata.namespace,N:.metadata.name,"
+                           "V:.metadata.resourceVersion", "--no-headers"],
+                          check=True, capture_output=True, text=True).stdout
+
+
 @pytest.fixture(scope="module")
 def testbed():
     host_specs = specs(str(LOCAL))
@@ -88,20 +108,25 @@ def bad_inventory(tmp_path):
 
 def test_bad_inventory_fails_in_preflight_listing_everything_and_changes_nothing(testbed, bad_inventory, tmp_path):
     before = {h: host_changes(h) for h in testbed}
+    controller, cluster = controller_state(bad_inventory), cluster_state()
     log = tmp_path / "bad.log"
     result = site(bad_inventory, log=log, timeout=600)
     text = log.read_text()
     assert result.returncode != 0, text[-3000:]
     assert "Preflight found" in text and "nothing was changed on any host" in text
-    assert "set wandb_license" in text
+    assert "wandb_license: is not set" in text
     assert "distributed MinIO needs at least 4" in text
     assert "same number of drives" in text
     assert "eu-west-1" in text and "AWS_REGION" in text
-    assert "has no TLS certificate" in text
+    assert "nginx_tls_cert_src: is empty" in text
     assert "PLAY [MySQL" not in text, "a play after preflight started"
-    assert all(c.get("changed", 0) == 0 for h, c in recap(text).items() if h != "localhost"), recap(text)
+    # every host, the controller (localhost: kube_access) included
+    assert all(c.get("changed", 0) == 0 for c in recap(text).values()), recap(text)
     for host in testbed:
         assert host_changes(host) == before[host], f"{host} changed: {host_changes(host) - before[host]}"
+    after = controller_state(bad_inventory)
+    assert after == controller, f"the controller's inventory changed: {sorted(set(after.items()) ^ set(controller.items()))}"
+    assert cluster_state() == cluster, "the cluster changed on a bad inventory"
 
 
 def secrets_of(inventory: Path) -> list[str]:
@@ -147,3 +172,71 @@ def test_interrupted_run_converges_then_nothing_changes_and_no_secret_leaks(test
                         ("nginx", "Check the proxy inputs"), ("kubernetes", "Check the role's inputs")]:
         ran = text.count(f"TASK [onprem.wandb.{role} : {check}]")
         assert ran == 1, f"{role}: '{check}' ran {ran} times in one site run (expected once, in preflight)"
+
+
+# --- upgrades on the converged site: the stand-in's two versions on the testbed's node --------
+
+class RequestLoop:
+    """curl https://wandb.onprem.test/ready from the client host, 2 per second, until stopped."""
+
+    def __init__(self, limit_s: int = 600):
+        subprocess.run(["podman", "exec", "wandb-client", "rm", "-f", "/tmp/stop-loop"], check=True)
+        script = (f"end=$((SECONDS+{limit_s})); while [ $SECONDS -lt $end ] && [ ! -e /tmp/stop-loop ]; do "
+                  "curl -s -o /dev/null -w '%{http_code}\\n' --max-time 5 https://wandb.onprem.test/ready; sleep 0.5; done")
+        self.proc = subprocess.Popen(["podman", "exec", "wandb-client", "bash", "-c", script],
+                                     stdout=subprocess.PIPE, text=True)
+
+    def stop(self) -> list[str]:
+        subprocess.run(["podman", "exec", "wandb-client", "touch", "/tmp/stop-loop"], check=True)
+        out, _ = self.proc.communicate(timeout=30)
+        return out.split()
+
+
+def kubernetes_only(tmp_path: Path, name: str, *extra: str) -> tuple[int, str]:
+    log = tmp_path / f"{name}.log"
+    result = site(LOCAL, "--tags", "kubernetes", *extra, log=log, timeout=900)
+    return result.returncode, log.read_text()
+
+
+def deployed_image() -> str:
+    kubectl = subprocess.run([str(TESTBED / "build-binaries.sh"), "path", "kubectl"], check=True, capture_output=True,
+                             text=True).stdout.strip()
+    kubeconfig = subprocess.run([str(TESTBED / "kube.sh"), "env"], check=True, capture_output=True, text=True).stdout.strip()
+    return subprocess.run([kubectl, "--kubeconfig", kubeconfig.split("=", 1)[1], "-n", "wandb", "get", "deploy", "wandb",
+                           "-o", "jsonpath={.spec.template.spec.containers[0].image}"],
+                          check=True, capture_output=True, text=True).stdout
+
+
+def test_image_upgrade_rolls_without_a_failed_request(testbed, tmp_path):
+    assert deployed_image().endswith(":1.0.0")
+    loop = RequestLoop()
+    time.sleep(3)
+    start = time.monotonic()
+    rc, text = kubernetes_only(tmp_path, "upgrade", "-e", "kubernetes_image_tag=1.1.0")
+    took = time.monotonic() - start
+    time.sleep(3)
+    codes = loop.stop()
+    failed = [c for c in codes if c != "200"]
+    print(f"rollout 1.0.0 -> 1.1.0: run {took:.0f} s, {len(codes)} requests through nginx, {len(failed)} failed {failed[:10]}")
+    assert rc == 0, text[-5000:]
+    assert deployed_image().endswith(":1.1.0")
+    assert len(codes) >= 2 * took * 0.5, f"the loop ran too few requests: {len(codes)} in {took:.0f} s"
+    assert not failed, f"{len(failed)} of {len(codes)} requests failed during the rollout: {sorted(set(failed))}"
+
+
+def test_bad_tag_fails_with_the_diagnosis_while_the_old_pods_keep_serving(testbed, tmp_path):
+    loop = RequestLoop()
+    time.sleep(2)
+    rc, text = kubernetes_only(tmp_path, "badtag", "-e", "kubernetes_image_tag=0.0.0-absent")
+    codes = loop.stop()
+    failed = [c for c in codes if c != "200"]
+    print(f"bad tag: {len(codes)} requests through nginx, {len(failed)} failed")
+    flat = re.sub(r"\s+", " ", text)
+    assert rc != 0
+    assert re.search(r"container wandb (ErrImagePull|ImagePullBackOff)", flat), flat[-4000:]
+    assert "localhost/onprem-wandb/wandb-standin:0.0.0-absent" in flat and "kubernetes_image_tag" in flat
+    assert codes and not failed, f"{len(failed)} of {len(codes)} requests failed while the bad tag was tried"
+    # the inventory's tag again: the stuck ReplicaSet is replaced, the site converges
+    rc, text = kubernetes_only(tmp_path, "back")
+    assert rc == 0, text[-5000:]
+    assert deployed_image().endswith(":1.0.0")

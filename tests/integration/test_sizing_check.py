@@ -36,28 +36,55 @@ def local(args: dict, check: bool = False) -> dict:
     return adhoc("localhost", args, "local", sys.executable, check)
 
 
+def os_view() -> dict:
+    """This machine as the OS's own tools report it (nproc, df, free): not the module's code."""
+    def run(*argv: str) -> str:
+        return subprocess.run(argv, check=True, capture_output=True, text=True).stdout
+    return {"cpu_cores": int(run("nproc")),
+            "disk_total_bytes": int(run("df", "-B1", "--output=size", "/").split()[-1]),
+            "memory_bytes": int(next(ln for ln in run("free", "-b").splitlines() if ln.startswith("Mem:")).split()[1])}
+
+
 def test_local_measurements_match_the_os():
     result = local({"node_role": "mysql", "environment": "test", "strict": False})
     assert not result.get("failed"), result.get("msg")
-    facts = result["facts"]
-    assert facts["cpu_cores"] == len(os.sched_getaffinity(0))
-    st = os.statvfs("/")
-    assert facts["disk_total_bytes"] == st.f_blocks * st.f_frsize
-    with open("/proc/meminfo") as fh:
-        mem_kib = next(int(line.split()[1]) for line in fh if line.startswith("MemTotal:"))
-    assert facts["memory_bytes"] == mem_kib * 1024
+    facts, expected = result["facts"], os_view()
+    assert facts["cpu_cores"] == expected["cpu_cores"]
+    assert facts["disk_total_bytes"] == expected["disk_total_bytes"]
+    assert facts["memory_bytes"] == expected["memory_bytes"]
     assert result["requirement"]["cpu_cores"] == 2 and result["changed"] is False
 
 
-def test_local_strict_production_fails_listing_every_shortfall():
-    """This 2-core machine is far below a production Models+Weave worker (16 cores, 128 GB)."""
-    cores = len(os.sched_getaffinity(0))
-    if cores >= 16:
-        pytest.skip("machine is big enough for a production worker")
-    result = local({"node_role": "kubernetes_worker", "profile": "models_and_weave", "environment": "production"})
-    assert result["failed"] is True
-    assert f"CPU: {cores} cores < 16 required" in result["msg"]
-    assert len(result["shortfalls"]) == sum(1 for c in result["checks"].values() if not c["ok"]) >= 1
+# (row, dimension, fact, unit of the table): the first dimension this host falls short on,
+# from the largest rows down; every host falls short of an unreachable disk-write minimum.
+GIB, GB = 1024 ** 3, 10 ** 9
+ROWS = [("models_and_weave", "production", "kubernetes_worker"), ("weave", "production", "kubernetes_worker"),
+        ("models", "production", "mysql")]
+
+
+def test_local_strict_fails_on_the_dimension_this_host_falls_short_on():
+    host = os_view()
+    for profile, env, role in ROWS:
+        args = {"node_role": role, "profile": profile, "environment": env}
+        req = local(dict(args, strict=False))["requirement"]
+        short = [(dim, text) for dim, have, need, text in [
+            ("cpu_cores", host["cpu_cores"], req["cpu_cores"], f"CPU: {host['cpu_cores']} cores < {req['cpu_cores']} required"),
+            ("memory_gb", host["memory_bytes"] / GIB, req["memory_gb"] * 0.95, "memory: "),
+            ("disk_gb", host["disk_total_bytes"] / GB, req["disk_gb"] * 0.95, "disk: "),
+        ] if have < need]
+        if short:
+            break
+    else:  # a host bigger than every row: ask for a disk write speed no disk has
+        args = {"node_role": "mysql", "environment": "test", "probe_disk": True, "probe_size_mb": 4,
+                "data_path": "/tmp", "min_disk_write_mb_s": 10 ** 9}
+        short = [("disk write", "disk write: ")]
+    result = local(args)
+    assert result["failed"] is True, result
+    for _dim, text in short:
+        assert text in result["msg"], (text, result["msg"])
+    assert len(result["shortfalls"]) >= len(short)
+    assert len(result["shortfalls"]) == sum(1 for c in result["checks"].values() if not c["ok"]) + \
+        (1 if "min_disk_write_mb_s" in args else 0)
 
 
 def test_local_probe_is_bounded_and_leaves_nothing(tmp_path):

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Build (once, cached by version) the server binaries the testbed needs:
 #   minio, mc            from the Go module proxy (MinIO is source-only)
-#   kube-apiserver       from k8s.io/kubernetes with the staging-module replace workaround
-# Usage: build-binaries.sh [minio|mc|kube-apiserver|all]
+#   kubernetes           kube-apiserver, kubectl, kube-controller-manager, kube-scheduler,
+#                        kubelet, kube-proxy from k8s.io/kubernetes with the staging-module
+#                        replace workaround (kube-apiserver is an alias of this target)
+# Usage: build-binaries.sh [minio|mc|kubernetes|all]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/testbed/lib.sh
@@ -29,19 +31,23 @@ go_install() {
   log "$name $version: built"
 }
 
-build_kube_apiserver() {
-  local v=$KUBERNETES_VERSION dest="$CACHE/kube-apiserver-$KUBERNETES_VERSION"
-  if [ -x "$dest/kube-apiserver" ] && [ -x "$dest/kubectl" ]; then log "kube-apiserver $v: cached ($dest)"; return 0; fi
-  need_go; check_disk "$CACHE" 6
-  log "kube-apiserver $v: building from k8s.io/kubernetes (5-15 minutes on 2 cores)"
-  local work="$dest.tmp"; rm -rf "$work"; mkdir -p "$work/src"
+# Every Kubernetes binary the testbed runs, built together in one `go build` (they share
+# most packages) from the k8s.io/kubernetes module into $CACHE/kubernetes-VERSION/.
+KUBE_BINARIES="kube-apiserver kubectl kube-controller-manager kube-scheduler kubelet kube-proxy"
+build_kubernetes() {
+  local v=$KUBERNETES_VERSION dest="$CACHE/kubernetes-$KUBERNETES_VERSION" b missing=""
+  for b in $KUBE_BINARIES; do [ -x "$dest/$b" ] || missing+=" $b"; done
+  if [ -z "$missing" ]; then log "kubernetes $v: cached ($dest)"; return 0; fi
+  need_go; check_disk "$CACHE" 8
+  log "kubernetes $v: building$missing from k8s.io/kubernetes (10-25 minutes on 2 cores when cold)"
+  local work="$dest.tmp"; rm -rf "$work"; mkdir -p "$work/src" "$work/bin"
   local minor=${v#*.}; local staging="v0.$minor"
   # k8s.io/kubernetes requires its staging modules at v0.0.0; point every one of them at
   # the published v0.X.Y, exactly the versions it was released with.
   local mods
   mods=$(cd "$work/src" && go mod download -json "k8s.io/kubernetes@v$v" | python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])')
   {
-    echo "module onprem.wandb/testbed/kubeapiserver"
+    echo "module onprem.wandb/testbed/kubernetes"
     echo "go 1.24"
     echo "require k8s.io/kubernetes v$v"
     # the staging modules are exactly those that k8s.io/kubernetes replaces with ./staging/...
@@ -49,21 +55,23 @@ build_kube_apiserver() {
       echo "replace $m => $m $staging"
     done
   } >"$work/src/go.mod"
-  printf 'package main\nimport _ "k8s.io/kubernetes/cmd/kube-apiserver"\nimport _ "k8s.io/kubernetes/cmd/kubectl"\nfunc main() {}\n' >"$work/src/tools.go"
+  local pkgs=() imports=""
+  for b in $KUBE_BINARIES; do pkgs+=("k8s.io/kubernetes/cmd/$b"); imports+="import _ \"k8s.io/kubernetes/cmd/$b\"\n"; done
+  printf "package main\n${imports}func main() {}\n" >"$work/src/tools.go"
   # stamp the version the way Kubernetes' own build does, so /version answers v1.X.Y
   local ldflags="" pkg
   for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     ldflags+=" -X $pkg.gitVersion=v$v -X $pkg.gitMajor=${v%%.*} -X $pkg.gitMinor=${minor%%.*}"
     ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
   done
+  local t0; t0=$(date +%s)
   if ! (cd "$work/src" && go mod tidy >"$work/build.log" 2>&1 \
-        && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$work/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver >>"$work/build.log" 2>&1 \
-        && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$work/kubectl" k8s.io/kubernetes/cmd/kubectl >>"$work/build.log" 2>&1); then
+        && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$work/bin/" "${pkgs[@]}" >>"$work/build.log" 2>&1); then
     tail -20 "$work/build.log" >&2
-    die "building kube-apiserver $v failed (full log $work/build.log): check the Go module proxy and that k8s.io/kubernetes v$v and its staging modules $staging exist."
+    die "building kubernetes $v failed (full log $work/build.log): check the Go module proxy and that k8s.io/kubernetes v$v and its staging modules $staging exist."
   fi
-  rm -rf "$work/src"; mv "$work" "$dest"
-  log "kube-apiserver $v: built"
+  mv "$work/bin"/* "$work/"; rm -rf "$work/src" "$work/bin"; rm -rf "$dest"; mv "$work" "$dest"
+  log "kubernetes $v: built in $(( $(date +%s) - t0 )) s"
 }
 
 what=${1:-all}
@@ -72,14 +80,15 @@ case "$what" in
     case "${2:-}" in
       minio) echo "$CACHE/minio-$MINIO_VERSION/minio" ;;
       mc) echo "$CACHE/mc-$MC_VERSION/mc" ;;
-      kube-apiserver|kubectl) echo "$CACHE/kube-apiserver-$KUBERNETES_VERSION/$2" ;;
-      *) die "usage: build-binaries.sh path minio|mc|kube-apiserver|kubectl" ;;
+      kube-apiserver|kubectl|kube-controller-manager|kube-scheduler|kubelet|kube-proxy)
+        echo "$CACHE/kubernetes-$KUBERNETES_VERSION/$2" ;;
+      *) die "usage: build-binaries.sh path minio|mc|kubectl|kube-apiserver|kube-controller-manager|kube-scheduler|kubelet|kube-proxy" ;;
     esac ;;
   minio) go_install minio github.com/minio/minio "$MINIO_VERSION" ;;
   mc) go_install mc github.com/minio/mc "$MC_VERSION" ;;
-  kube-apiserver) build_kube_apiserver ;;
+  kubernetes|kube-apiserver) build_kubernetes ;;
   all) go_install minio github.com/minio/minio "$MINIO_VERSION"
        go_install mc github.com/minio/mc "$MC_VERSION"
-       build_kube_apiserver ;;
-  *) die "unknown target '$what' (minio|mc|kube-apiserver|all)" ;;
+       build_kubernetes ;;
+  *) die "unknown target '$what' (minio|mc|kubernetes|all)" ;;
 esac

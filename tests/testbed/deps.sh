@@ -32,6 +32,16 @@ if [ ! -f "$conf" ] || [ "$(cat "$conf")" != "$want" ]; then
 fi
 podman info >/dev/null 2>&1 || die "podman does not work here ('podman info' fails): run it by hand to see why."
 
+# Go: MinIO, mc, Kubernetes and the stand-in for wandb/local are built from the Go module proxy.
+go_want=$(awk '$1 == "go" {print $2; exit}' "$here/standin/go.mod")
+command -v go >/dev/null 2>&1 \
+  || die "Go >= $go_want is missing: install it from https://go.dev/dl (tar -C /usr/local -xzf go*.linux-amd64.tar.gz; PATH=/usr/local/go/bin:\$PATH) and re-run."
+go_have=$(go env GOVERSION 2>/dev/null | sed 's/^go//')
+printf '%s\n%s\n' "$go_want" "${go_have:-0}" | sort -V -C \
+  || die "Go ${go_have:-?} is older than $go_want (tests/testbed/standin/go.mod, MinIO and Kubernetes need it): install a newer Go from https://go.dev/dl."
+go env GOPROXY | grep -qv '^off$' \
+  || die "GOPROXY=off: the testbed builds from the Go module proxy; set GOPROXY (go env -w GOPROXY=https://proxy.golang.org,direct)."
+
 # Python toolchain, rebuilt only when requirements-dev.txt changes.
 venv="$REPO_ROOT/.venv"; stamp="$venv/.requirements.sha256"
 want_sum=$(sha256sum "$REPO_ROOT/requirements-dev.txt" | cut -d' ' -f1)
@@ -52,4 +62,17 @@ for tool in molecule ansible-lint; do
     chmod +x "$venv/bin/$tool"
   fi
 done
+
+# Go >= 1.24 builds MinIO, mc and Kubernetes, and the integration tests parse W&B's MYSQL with
+# the Go MySQL driver (as W&B's Go server does): the driver module is fetched once from the Go
+# module proxy into the module cache, where the test finds it offline.
+PATH="$PATH:/usr/local/go/bin"
+command -v go >/dev/null 2>&1 || die "Go is not installed: install Go >= 1.24 (https://go.dev/dl, into /usr/local/go) and re-run."
+gov=$(go env GOVERSION | sed 's/^go//')
+case "$gov" in 1.2[4-9]*|1.[3-9]*) ;; *) die "Go $gov is too old: MinIO, Kubernetes and the tests need Go >= 1.24.";; esac
+if ! [ -f "$(go env GOMODCACHE)/cache/download/github.com/go-sql-driver/mysql/@v/$GO_MYSQL_DRIVER_VERSION.zip" ]; then
+  log "go: fetching github.com/go-sql-driver/mysql@$GO_MYSQL_DRIVER_VERSION (the MYSQL DSN test)"
+  go mod download -x "github.com/go-sql-driver/mysql@$GO_MYSQL_DRIVER_VERSION" >/dev/null 2>&1 \
+    || die "go mod download github.com/go-sql-driver/mysql@$GO_MYSQL_DRIVER_VERSION failed: check that the Go module proxy is reachable (GOPROXY=$(go env GOPROXY))."
+fi
 log "deps: ready"

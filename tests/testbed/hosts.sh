@@ -8,6 +8,7 @@
 #   hosts.sh down NAME [NAME ...]             stop and remove these hosts
 #   hosts.sh clean [RUN]                      remove every testbed host (or those of one run), network, cgroups
 #   hosts.sh list                             names of running testbed hosts
+#   hosts.sh network                          create the testbed network if missing
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/testbed/lib.sh
@@ -130,5 +131,6 @@ case "$cmd" in
     if podman network exists "$NETWORK"; then podman network rm -f "$NETWORK" >/dev/null || true; fi
     ;;
   list) podman ps --filter "label=$LABEL" --format '{{.Names}}' ;;
+  network) ensure_network ;;  # for hosts started elsewhere (kube.sh's node)
   *) die "usage: hosts.sh up|down|clean|list ..." ;;
 esac

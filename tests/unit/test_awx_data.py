@@ -82,11 +82,14 @@ def test_injected_and_surveyed_variables_are_read_by_the_roles():
 
 
 def test_every_secret_the_preflight_requires_comes_from_a_credential():
-    preflight = load(REPO / "roles" / "preflight" / "defaults" / "main.yml")
-    required = {v for names in preflight["preflight_required_vars"].values() for v in names}
+    required = set()
+    for rules_file in REPO.glob("roles/*/meta/preflight_rules.yml"):
+        rules = load(rules_file)
+        # required without a condition: every site must set them
+        required |= {r["var"] for r in rules.get("rules", []) if r.get("required") and not r.get("when")}
     secret_required = {v for v in required if SECRET_WORDS.search(v) or v.endswith(("_access_key", "_user"))}
     injected = {v for c in CREDENTIAL_TYPES for v in c["injectors"]["extra_vars"]}
-    assert secret_required, "preflight_required_vars lists no secrets: test premise changed"
+    assert secret_required, "the preflight rules require no secret: test premise changed"
     assert secret_required <= injected, f"required secrets no credential type injects: {sorted(secret_required - injected)}"
 
 
@@ -196,5 +199,7 @@ def test_awx_setup_rejects_a_bad_survey_default():
     ("wandb_sizing_environment", "preflight", "preflight_sizing_environment"),
 ])
 def test_survey_choices_match_the_role_that_reads_them(survey_var, role, option):
-    spec = load(REPO / "roles" / role / "meta" / "argument_specs.yml")["argument_specs"]["main"]["options"][option]
-    assert JOBS["awx_survey_questions"][survey_var]["choices"] == spec["choices"]
+    # the choices live in the role's preflight rules (preflight_inputs names the variable the survey sets)
+    rules = {r["var"]: r for r in load(REPO / "roles" / role / "meta" / "preflight_rules.yml")["rules"]}
+    assert option in load(REPO / "roles" / role / "meta" / "argument_specs.yml")["argument_specs"]["main"]["options"]
+    assert JOBS["awx_survey_questions"][survey_var]["choices"] == rules[survey_var]["choices"] == rules[option]["choices"]

@@ -1,5 +1,7 @@
 """Every module and filter of the collection renders with ansible-doc, and each module's
-DOCUMENTATION options match its argument_spec (names, types, defaults, choices, no_log)."""
+DOCUMENTATION options match its argument_spec (names, types, defaults, choices, required,
+elements), and no_log: secret options are no_log in the spec and every documented example that
+passes one sets no_log on its task."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 ANSIBLE_DOC = REPO / ".venv" / "bin" / "ansible-doc"
@@ -60,3 +63,11 @@ def test_module_doc_matches_argument_spec(name):
         assert bool(d.get("required")) == bool(s.get("required")), opt
         if s["type"] == "list":
             assert d["elements"] == s["elements"], opt
+    # no_log: what the spec masks, the documented examples must not print either
+    masked = {opt for opt, s in spec.items() if s.get("no_log")}
+    assert {"secret_key", "password"} & set(spec) <= masked, f"{name}: a secret option is not no_log"
+    examples = yaml.safe_load(module.EXAMPLES) or []
+    for task in examples:
+        args = task.get(f"onprem.wandb.{name}")
+        if isinstance(args, dict) and masked & set(args):
+            assert task.get("no_log") is True, f"{name}: example '{task.get('name')}' passes {masked & set(args)} without no_log"

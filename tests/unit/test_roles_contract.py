@@ -1,5 +1,6 @@
 """Every role keeps the collection's contract (DESIGN.md style rules 1, 3, 5, 7, 8)."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -7,6 +8,20 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 ROLES = sorted(p for p in (REPO / "roles").iterdir() if p.is_dir()) if (REPO / "roles").is_dir() else []
+
+
+# Ansible's special (magic, connection and play) variables: every other ansible_<name> in a
+# role is an injected fact variable (INJECT_FACTS_AS_VARS), to be read as ansible_facts['<name>'].
+SPECIAL = {
+    "become", "become_exe", "become_flags", "become_method", "become_password", "become_user", "check_mode",
+    "collection_name", "config_file", "connection", "dependent_role_names", "diff_mode", "facts", "failed_result",
+    "failed_task", "forks", "host", "index_var", "inventory_sources", "limit", "loop", "loop_var", "managed",
+    "parent_role_names", "parent_role_paths", "password", "play_batch", "play_hosts", "play_hosts_all", "play_name",
+    "play_role_names", "playbook_python", "port", "private_key_file", "python_interpreter", "role_name",
+    "role_names", "run_tags", "search_path", "skip_tags", "ssh_common_args", "ssh_extra_args", "user",
+    "verbosity", "version",
+}
+INJECTED_FACT = re.compile(r"\bansible_(?!(?:%s)\b)([a-z0-9_]+)" % "|".join(sorted(SPECIAL, key=len, reverse=True)))
 
 
 def load(path: Path):
@@ -36,9 +51,11 @@ def test_argument_specs_cover_exactly_the_defaults(role):
 def test_role_has_the_standard_layout(role):
     assert (role / "tasks" / "main.yml").is_file()
     assert (role / "meta" / "main.yml").is_file()
-    text = "\n".join(p.read_text(encoding="utf-8") for p in (role / "tasks").glob("*.yml"))
-    assert "ansible_distribution" not in text.replace("ansible_facts['distribution", ""), \
-        f"{role.name}: use ansible_facts['...'], not injected fact variables"
+    files = [p for d in ("tasks", "handlers", "defaults", "vars", "templates") for p in (role / d).glob("*")
+             if p.is_file()]
+    text = "\n".join(p.read_text(encoding="utf-8") for p in files)
+    injected = sorted(set(INJECTED_FACT.findall(text)))
+    assert not injected, f"{role.name}: use ansible_facts['...'], not injected fact variables: {injected}"
 
 
 @pytest.mark.parametrize("role", ROLES, ids=lambda p: p.name)

@@ -106,6 +106,7 @@ def put_get(job, report, prefix):
     payload = uuid.uuid4().bytes * 4096  # 64 KiB, random
     status, headers, _ignored = http("PUT", presign(ep, region, creds, "PUT", f"/{bucket}/{key}"), payload)
     report[f"{prefix}put_status"] = status
+    report[f"{prefix}put_key"] = key
     status, headers, body = http("GET", presign(ep, region, creds, "GET", f"/{bucket}/{key}"))
     report[f"{prefix}get_status"] = status
     report[f"{prefix}get_matches"] = body == payload

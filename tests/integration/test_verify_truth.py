@@ -1,0 +1,224 @@
+"""verify tells the truth, and the whole site dry-runs.
+
+On the embedded testbed (inventories/local): a dry run (--check --diff) of fresh hosts runs
+preflight fully and exits 0; the site converges; a dry run of the converged site exits 0 with
+changed=0 and verify's lines; then each dependency is broken in turn behind the roles' backs
+(wrong S3 secret, MinIO stopped, a MySQL parameter changed, an expired proxy certificate, the
+app not answering) and verify must print FAIL on that line and fail the run. Each break is
+undone before the next (and the last verify run passes again)."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+TESTBED = REPO / "tests" / "testbed"
+VENV_BIN = REPO / ".venv" / "bin"
+LOCAL = REPO / "inventories" / "local"
+sys.path.insert(0, str(TESTBED))
+from inventory_hosts import specs  # noqa: E402
+
+CERT = "/etc/nginx/tls/onprem-wandb.crt"
+
+
+def env():
+    kubeconfig = Path(os.environ.get("ONPREM_WANDB_STATE", Path.home() / ".cache/onprem-wandb/state")) / "kube/kubeconfig"
+    return dict(os.environ, PATH=f"{VENV_BIN}:{os.environ['PATH']}", ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
+                ANSIBLE_HOME=str(REPO / ".ansible"), ONPREM_WANDB_TESTBED=str(TESTBED), ANSIBLE_FORCE_COLOR="0",
+                ANSIBLE_NOCOLOR="1", ANSIBLE_CALLBACK_RESULT_FORMAT="json", ONPREM_WANDB_KUBECONFIG=str(kubeconfig))
+
+
+def play(playbook: str, *args: str, timeout: int = 1800) -> tuple[int, str]:
+    proc = subprocess.run([str(VENV_BIN / "ansible-playbook"), "-i", str(LOCAL), playbook, *args], cwd=REPO, env=env(),
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout, check=False)
+    return proc.returncode, proc.stdout
+
+
+def recap(text: str) -> dict[str, dict[str, int]]:
+    return {host: {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", counters)}
+            for host, counters in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", text, re.M)}
+
+
+def lines(text: str) -> dict[str, str]:
+    """The verify summary: check name -> its word (PASS/FAIL/WARN/SKIP) and detail."""
+    return {m.group(2): m.group(1) + " " + m.group(3)
+            for m in re.finditer(r'"(PASS|FAIL|WARN|SKIP)  (\w+): (.*?)",?$', text, re.M)}
+
+
+def sh(host: str, script: str) -> str:
+    proc = subprocess.run(["podman", "exec", host, "bash", "-c", script], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, f"{host}: {script}: {proc.stdout} {proc.stderr}"
+    return proc.stdout
+
+
+HEALTHY = """python3 - <<'PY'
+import time, urllib.request
+for _ in range(120):
+    try:
+        if urllib.request.urlopen("http://127.0.0.1:9000/minio/health/cluster", timeout=2).status == 200:
+            break
+    except OSError:
+        pass
+    time.sleep(1)
+time.sleep(5)  # writes can lag the health answer right after a start
+PY"""
+EXPECTED = {"s3", "tls", "app", "wandb_verify", "mysql", "kubernetes"}
+
+
+@pytest.fixture(scope="module")
+def site():
+    host_specs = specs(str(LOCAL))
+    names = [s.split("=")[0] for s in host_specs]
+    subprocess.run([str(TESTBED / "hosts.sh"), "up", *host_specs], check=True)  # fresh hosts
+    subprocess.run([str(TESTBED / "kube.sh"), "start"], check=True)
+    start = time.monotonic()
+    rc, out = play("site.yml", "--check", "--diff")
+    fresh = {"rc": rc, "out": out, "seconds": round(time.monotonic() - start, 1)}
+    rc, out = play("site.yml")
+    assert rc == 0, out[-5000:]
+    yield {"fresh": fresh}
+    subprocess.run([str(TESTBED / "hosts.sh"), "down", *names], check=False)
+
+
+def test_dry_run_of_fresh_hosts_runs_preflight_and_exits_0(site):
+    fresh = site["fresh"]
+    print(f"dry run of fresh hosts: {fresh['seconds']} s")
+    out = fresh["out"]
+    assert fresh["rc"] == 0, out[-6000:]
+    assert "PLAY [Preflight" in out and "Preflight found" not in out
+    assert not re.search(r"^fatal:", out, re.M), out[-6000:]
+    assert set(lines(out)) >= EXPECTED, lines(out)
+
+
+def test_dry_run_of_the_converged_site_changes_nothing_and_verifies(site):
+    start = time.monotonic()
+    rc, out = play("site.yml", "--check", "--diff")
+    print(f"dry run of the converged site: {round(time.monotonic() - start, 1)} s")
+    assert rc == 0, out[-6000:]
+    assert all(c["changed"] == 0 for c in recap(out).values()), recap(out)
+    found = lines(out)
+    assert set(found) >= EXPECTED, found
+    for name in ("s3", "tls", "mysql"):
+        assert found[name].startswith("PASS"), found
+
+
+def verify(*extra: str) -> tuple[int, dict[str, str], str]:
+    rc, out = play("playbooks/verify.yml", *extra, timeout=600)
+    return rc, lines(out), out
+
+
+def test_verify_passes_on_the_converged_site(site):
+    rc, found, out = verify()
+    assert rc == 0, out[-4000:]
+    assert set(found) >= EXPECTED
+    assert all(found[n].startswith("PASS") for n in ("s3", "tls", "mysql")), found
+
+
+def test_wrong_s3_secret_fails_s3(site):
+    rc, found, out = verify("-e", "wandb_s3_secret_key=not-the-secret-1")
+    assert rc != 0 and found["s3"].startswith("FAIL"), found
+    assert "not-the-secret-1" not in out
+
+
+def test_minio_stopped_fails_s3(site):
+    for host in ("wandb-minio-1", "wandb-minio-2"):
+        sh(host, "systemctl stop minio")
+    try:
+        rc, found, out = verify()
+        assert rc != 0 and found["s3"].startswith("FAIL"), found
+        assert found["mysql"].startswith("PASS"), found  # only the broken line fails
+    finally:
+        for host in ("wandb-minio-1", "wandb-minio-2"):
+            sh(host, "systemctl start --no-block minio")
+        sh("wandb-minio-1", HEALTHY)
+
+
+def test_mysql_parameter_changed_behind_the_role_fails_mysql(site):
+    sh("wandb-mysql", "mysql -e 'SET GLOBAL binlog_row_image = FULL'")
+    try:
+        rc, found, out = verify("--tags", "verify_mysql")
+        assert rc != 0 and found["mysql"].startswith("FAIL"), found
+        assert "binlog_row_image is FULL, W&B needs MINIMAL" in found["mysql"]
+        assert found["s3"].startswith("SKIP"), found  # not selected by --tags: a SKIP, not a silent PASS
+    finally:
+        sh("wandb-mysql", "mysql -e 'SET GLOBAL binlog_row_image = MINIMAL'")
+
+
+def expired_cert() -> bytes:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509.oid import NameOID
+
+    ca_dir = LOCAL / "local-ca"
+    ca = x509.load_pem_x509_certificate((ca_dir / "ca.crt").read_bytes())
+    ca_key = serialization.load_pem_private_key((ca_dir / "ca.key").read_bytes(), password=None)
+    key_pem = sh("wandb-proxy", f"cat {CERT.replace('.crt', '.key')}").encode()
+    key = serialization.load_pem_private_key(key_pem, password=None)
+    now = datetime.datetime.now(datetime.UTC)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "wandb.onprem.test")])
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(ca.subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=30)).not_valid_after(now - datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("wandb.onprem.test"),
+                                                        x509.DNSName("s3.onprem.test")]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def test_expired_proxy_certificate_fails_tls(site, tmp_path):
+    original = sh("wandb-proxy", f"cat {CERT}")
+    (tmp_path / "expired.crt").write_bytes(expired_cert())
+    subprocess.run(["podman", "cp", str(tmp_path / "expired.crt"), f"wandb-proxy:{CERT}"], check=True)
+    sh("wandb-proxy", "nginx -s reload && sleep 1")
+    try:
+        rc, found, out = verify()
+        assert rc != 0 and found["tls"].startswith("FAIL"), found
+        assert found["s3"].startswith("FAIL"), found  # the S3 endpoint uses the same certificate
+    finally:
+        (tmp_path / "orig.crt").write_text(original)
+        subprocess.run(["podman", "cp", str(tmp_path / "orig.crt"), f"wandb-proxy:{CERT}"], check=True)
+        sh("wandb-proxy", "nginx -s reload && sleep 1")
+
+
+def test_app_not_answering_fails_app_where_required(site):
+    # the local API server has no nodes (no pod answers): with verify_require_app the app and
+    # the kubernetes lines fail the run; without it they only warn
+    rc, found, out = verify("-e", "verify_require_app=true")
+    scaled = found["app"].startswith("PASS")
+    if scaled:  # a real node runs the app: stop it answering behind the role's back
+        kubectl("scale", "deployment/wandb", "--replicas=0")
+        kubectl("wait", "--for=delete", "pod", "-l", "app.kubernetes.io/name=wandb", "--timeout=120s")
+    try:
+        rc, found, out = verify("-e", "verify_require_app=true")
+        assert rc != 0 and found["app"].startswith("FAIL"), found
+        if not scaled:  # the Deployment wants a pod that is not ready
+            assert found["kubernetes"].startswith("FAIL") and "pods ready" in found["kubernetes"], found
+        rc, found, out = verify("-e", "verify_require_app=false")
+        assert rc == 0 and found["app"].startswith("WARN"), found
+    finally:
+        if scaled:
+            kubectl("scale", "deployment/wandb", "--replicas=1")
+            kubectl("rollout", "status", "deployment/wandb", "--timeout=300s")
+
+
+def kubectl(*args: str) -> str:
+    path = subprocess.run([str(TESTBED / "build-binaries.sh"), "path", "kubectl"], check=True, capture_output=True,
+                          text=True).stdout.strip()
+    return subprocess.run([path, "--kubeconfig", env()["ONPREM_WANDB_KUBECONFIG"], "-n", "wandb", *args], check=True,
+                          capture_output=True, text=True, timeout=400).stdout
+
+
+def test_limit_that_leaves_the_client_out_fails_its_lines(site):
+    rc, found, out = verify("--limit", "mysql:kube_access")
+    assert rc != 0, out[-3000:]
+    for name in ("s3", "tls", "app"):
+        assert found[name].startswith("FAIL") and "not run" in found[name], found
+    assert found["wandb_verify"].startswith("SKIP"), found

@@ -1,0 +1,3 @@
+module onprem.wandb/testbed/pause
+
+go 1.24

@@ -1,0 +1,3 @@
+module onprem.wandb/testbed/testapp
+
+go 1.24
