@@ -23,8 +23,8 @@ cleanup() {
 trap 'cleanup; rm -rf "${reports:-/nonexistent}"' EXIT
 trap 'exit 130' INT TERM
 
-SCENARIOS=${SCENARIOS:-smoke mysql minio nginx kubernetes monitoring site}
-STAGES=${STAGES:-lint sanity unit build testbed integration molecule}
+SCENARIOS=${SCENARIOS:-smoke mysql minio nginx kubernetes redis monitoring ops site}
+STAGES=${STAGES:-lint sanity unit build artifact testbed integration molecule min-versions}
 passed=0 failed=0 failures=()
 declare -A took
 
@@ -64,6 +64,8 @@ unit() {  # Python unit tests, then the Go tests of the stand-in for wandb/local
   return $rc
 }
 build() { pytest_stage build tests/integration/test_collection_build.py; }
+artifact() { "$here/artifact.sh"; }         # the tarball as Galaxy/Automation Hub and users get it
+min-versions() { "$here/min-versions.sh"; }  # the floors we declare, installed and run
 testbed() { "$here/images.sh" all && "$here/build-binaries.sh" all; }
 integration() { pytest_stage integration tests/integration --ignore tests/integration/test_collection_build.py; }
 

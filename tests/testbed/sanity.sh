@@ -6,7 +6,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/testbed/lib.sh
 . "$here/lib.sh"
 
-venv="$REPO_ROOT/.venv"
+venv=${ONPREM_WANDB_SANITY_VENV:-$REPO_ROOT/.venv}
 
 # ansible-test bootstraps pip in its per-test venvs with a get-pip script from a CDN this
 # machine cannot reach. Stand in for it: the same job (install pip into the running
