@@ -73,3 +73,12 @@ def test_handlers_are_named_restart_or_reload_and_listen(role):
     for handler in load(handlers) or []:
         assert handler["name"].split()[0] in ("Restart", "Reload", "Validate", "Wait", "Daemon"), handler["name"]
         assert "listen" in handler, f"{role.name}: handler {handler['name']} must listen on a topic"
+
+
+@pytest.mark.parametrize("role", ROLES, ids=lambda p: p.name)
+def test_role_has_a_readme(role):
+    """Galaxy's importer refuses a collection with a role that has no README ("No role readme found")."""
+    readme = role / "README.md"
+    assert readme.is_file(), f"{role.name}: add roles/{role.name}/README.md (purpose, main variables, example)"
+    text = readme.read_text(encoding="utf-8")
+    assert f"onprem.wandb.{role.name}" in text and "```yaml" in text, f"{role.name}: README needs its name and an example"
