@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
-# Copyright: onprem.wandb contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright (c) onprem.wandb maintainers
+# MIT License (see LICENSE)
 """Preflight input rules: pure checks of one already-templated value against one rule.
 
 A rule is a dict (from a role's ``meta/argument_specs.yml`` and its ``meta/preflight_rules.yml``):

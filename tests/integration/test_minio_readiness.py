@@ -69,8 +69,8 @@ def converge(tmp_path: Path, **overrides) -> subprocess.CompletedProcess:
         "minio_mc_binary_src": str(binary("mc")),
     }
     group_vars.update(overrides)
-    (tmp_path / "inventory.json").write_text(json.dumps({"minio": {"hosts": dict.fromkeys(HOSTS, {}),
-                                                                    "vars": group_vars}}))
+    inventory = {"minio": {"hosts": dict.fromkeys(HOSTS, {}), "vars": group_vars}}
+    (tmp_path / "inventory.json").write_text(json.dumps(inventory))
     (tmp_path / "play.yml").write_text(PLAY)
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_HOME=str(REPO / ".ansible"),
                ANSIBLE_CONNECTION_PLUGINS=str(REPO / "tests" / "testbed" / "connection_plugins"),
