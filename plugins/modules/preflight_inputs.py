@@ -24,7 +24,7 @@ description:
   - String booleans and numbers (from C(-e) and AWX surveys) are accepted where a boolean or number is expected.
   - Also flags inventory hosts that still carry the example's placeholder names (C(*.example.internal)).
 version_added: 1.1.0
-author: onprem.wandb contributors
+author: onprem.wandb maintainers (@onprem-wandb)
 options:
   rule_sets:
     description:
@@ -49,8 +49,10 @@ options:
     default: []
 attributes:
   check_mode:
+    description: Runs the same in check mode (it only reads).
     support: full
   diff_mode:
+    description: Reports no diff (it changes nothing).
     support: none
 """
 

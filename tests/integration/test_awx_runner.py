@@ -95,7 +95,7 @@ def site_hosts():
 @pytest.fixture(scope="module")
 def controller(site_hosts, tmp_path_factory):
     """The CentOS-looking controller container with the unprivileged job user and its inputs."""
-    _, run_env = site_hosts
+    _hosts, run_env = site_hosts
     tmp = tmp_path_factory.mktemp("awx")
     (tmp / "os-release").write_text(CENTOS_OS_RELEASE)
     image = sh(str(TESTBED / "images.sh"), "tag", "bookworm").stdout.strip()

@@ -163,7 +163,7 @@ def site(tmp_path_factory):
 
 def test_good_site_with_a_centos_controller_passes(site):
     """Fails on the code before: the OS allow-list of managed hosts was applied to kube_access."""
-    base, _ = site
+    base, _before = site
     rc, text = run_preflight(base.write("good"))
     assert rc == 0, "\n".join(problems(text)) or text[-4000:]
     # the final check ran and passed (its success_msg shows only with -v: assert is quiet)
@@ -280,7 +280,7 @@ def write_case(base: Site, case: str) -> Path:
 @pytest.fixture(scope="module")
 def input_outcomes(site):
     """Every input case, run once against the hosts of `site` (which none of them may contact)."""
-    base, _ = site
+    base, _before = site
     start = time.monotonic()
     outcomes = run_batch([write_case(base, case) for case in sorted(CASES)], base.root / "batch.json")
     print(f"{len(CASES)} input cases in {time.monotonic() - start:.0f} s")
@@ -288,7 +288,7 @@ def input_outcomes(site):
 
 
 def check_outcome(case: str, rc: int, text: str) -> None:
-    _, variable, words = CASES.get(case) or HOST_CASES[case]
+    _inventory, variable, words = CASES.get(case) or HOST_CASES[case]
     assert rc != 0, f"{case}: preflight passed: {text[-2000:]}"
     assert "Traceback" not in text, f"{case}: a crash: {text[-3000:]}"
     for secret in (HOSTILE_PASSWORD, "{#2026#}", "root p@ss/w{%rd#"):
@@ -318,7 +318,7 @@ def test_bad_input_stops_on_the_controller_naming_the_variable(input_outcomes, c
 
 @pytest.mark.parametrize("case", sorted(HOST_CASES))
 def test_bad_host_stops_in_preflight_naming_the_variable(site, case):
-    base, _ = site
+    base, _before = site
     rc, text = run_preflight(write_case(base, case))
     check_outcome(case, rc, text)
 
@@ -329,6 +329,6 @@ def test_corpus_size():
 
 def test_nothing_changed_on_any_host(site):
     """Runs last in this module (pytest keeps definition order): the hosts are as they were."""
-    _, before = site
+    _base, before = site
     for host, paths in before.items():
         assert host_changes(host) == paths, f"{host} changed: {host_changes(host) ^ paths}"

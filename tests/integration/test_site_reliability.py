@@ -189,7 +189,7 @@ class RequestLoop:
 
     def stop(self) -> list[str]:
         subprocess.run(["podman", "exec", "wandb-client", "touch", "/tmp/stop-loop"], check=True)
-        out, _ = self.proc.communicate(timeout=30)
+        out, _err = self.proc.communicate(timeout=30)
         return out.split()
 
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2317  # the check functions run through step()
 # The `artifact` stage: check the collection as Galaxy / Automation Hub and its users get it.
 # Builds the tarball, installs it into a fresh ansible_collections/ tree (not the checkout) and
 # runs on that copy: galaxy-importer (Galaxy and Automation Hub settings), ansible-test sanity,
@@ -17,8 +18,11 @@ stamp="$A/.requirements.sha256"
 want=$(sha256sum "$here/artifact-requirements.txt" | cut -d' ' -f1)
 if [ ! -x "$A/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   log "artifact: installing galaxy-importer and antsibull into .venv-artifact"
-  rm -rf "$A"; python3 -m venv "$A" && "$A/bin/pip" install -q --upgrade pip >/dev/null \
-    && "$A/bin/pip" install -q -r "$here/artifact-requirements.txt" || die "pip install of the artifact tools failed: check that PyPI is reachable."
+  rm -rf "$A"
+  if ! { python3 -m venv "$A" && "$A/bin/pip" install -q --upgrade pip >/dev/null \
+         && "$A/bin/pip" install -q -r "$here/artifact-requirements.txt"; }; then
+    die "pip install of the artifact tools failed: check that PyPI is reachable."
+  fi
   echo "$want" >"$stamp"
 fi
 
@@ -74,14 +78,19 @@ docs_lint() {
 
 ansible_doc() {
   local env=(env ANSIBLE_COLLECTIONS_PATH="$work/collections" ANSIBLE_CONFIG="$empty_cfg") n failed=0
-  for n in $(cd "$installed/roles" && ls); do "${env[@]}" "$V/ansible-doc" -t role "onprem.wandb.$n" >/dev/null || { echo "ansible-doc role $n failed"; failed=1; }; done
-  for n in $(cd "$installed/plugins/modules" && ls ./*.py | xargs -n1 basename | sed 's/\.py$//' | grep -v __init__); do
+  for n in "$installed"/roles/*/; do
+    n=$(basename "$n")
+    "${env[@]}" "$V/ansible-doc" -t role "onprem.wandb.$n" >/dev/null || { echo "ansible-doc role $n failed"; failed=1; }
+  done
+  for n in "$installed"/plugins/modules/*.py; do
+    n=$(basename "$n" .py); [ "$n" != __init__ ] || continue
     "${env[@]}" "$V/ansible-doc" -t module "onprem.wandb.$n" >/dev/null || { echo "ansible-doc module $n failed"; failed=1; }
   done
-  for n in $(cd "$installed/plugins/filter" && ls ./*.yml | xargs -n1 basename | sed 's/\.yml$//'); do
+  for n in "$installed"/plugins/filter/*.yml; do
+    n=$(basename "$n" .yml)
     "${env[@]}" "$V/ansible-doc" -t filter "onprem.wandb.$n" >/dev/null || { echo "ansible-doc filter $n failed"; failed=1; }
   done
-  return $failed
+  return "$failed"
 }
 
 syntax() {  # every shipped playbook, by its collection name, against the shipped example inventory
@@ -92,7 +101,7 @@ syntax() {  # every shipped playbook, by its collection name, against the shippe
       "$V/ansible-playbook" --syntax-check -i "$installed/inventories/onprem" "onprem.wandb.$name" >/dev/null \
       || { echo "syntax-check failed: onprem.wandb.$name"; failed=1; }
   done
-  return $failed
+  return "$failed"
 }
 
 step galaxy-importer importer

@@ -57,7 +57,7 @@ build_kubernetes() {
   } >"$work/src/go.mod"
   local pkgs=() imports=""
   for b in $KUBE_BINARIES; do pkgs+=("k8s.io/kubernetes/cmd/$b"); imports+="import _ \"k8s.io/kubernetes/cmd/$b\"\n"; done
-  printf "package main\n${imports}func main() {}\n" >"$work/src/tools.go"
+  printf 'package main\n%bfunc main() {}\n' "$imports" >"$work/src/tools.go"
   # stamp the version the way Kubernetes' own build does, so /version answers v1.X.Y
   local ldflags="" pkg
   for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
@@ -70,7 +70,7 @@ build_kubernetes() {
     tail -20 "$work/build.log" >&2
     die "building kubernetes $v failed (full log $work/build.log): check the Go module proxy and that k8s.io/kubernetes v$v and its staging modules $staging exist."
   fi
-  mv "$work/bin"/* "$work/"; rm -rf "$work/src" "$work/bin"; rm -rf "$dest"; mv "$work" "$dest"
+  mv "$work/bin"/* "$work/"; rm -rf "${work:?}/src" "${work:?}/bin"; rm -rf "${dest:?}"; mv "$work" "$dest"
   log "kubernetes $v: built in $(( $(date +%s) - t0 )) s"
 }
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2317  # the check functions run through step()
 # The `min-versions` stage: prove the floors we declare. Installs the oldest supported
 # ansible-core with the matching `ansible` bundle (tests/testbed/min-versions.txt) into
 # .venv-min, checks that the bundle's collection versions are exactly the floors declared in
@@ -78,7 +79,7 @@ syntax() {
   for pb in site.yml playbooks/*.yml; do
     "$V/ansible-playbook" --syntax-check -i inventories/onprem "$pb" >/dev/null || { echo "syntax-check failed: $pb"; failed=1; }
   done
-  return $failed
+  return "$failed"
 }
 
 step floors floors

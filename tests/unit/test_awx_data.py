@@ -16,7 +16,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 AWX = REPO / "awx"
 VENV_BIN = REPO / ".venv" / "bin"
-SKIP_DIRS = {".venv", ".ansible", ".git", ".cache", "build", "context", "output", "__pycache__", ".pytest_cache"}
+SKIP_DIRS = {".venv-min", ".venv-artifact", ".venv", ".ansible", ".git", ".cache", "build", "context", "output", "__pycache__", ".pytest_cache"}
 
 
 class _AnsibleYamlLoader(yaml.SafeLoader):

@@ -276,7 +276,7 @@ class RsyncTarget(object):
             shlex.quote(self.path), shlex.quote(pattern + "*")), "listing")
         entries = []
         for line in out.splitlines():
-            stamp, _, name = line.partition(" ")
+            stamp, _sep, name = line.partition(" ")
             entries.append((name, float(stamp)))
         return entries
 
@@ -317,7 +317,7 @@ def main(argv):
             print("removed %s from the backup target (older than %s days, beyond the newest %s)" % (
                 name, args[1], args[2]))
     elif cmd == "list" and len(args) == 1:
-        for name, _ in sorted(tgt.entries(args[0]), key=lambda e: (e[1], e[0]), reverse=True):
+        for name, _when in sorted(tgt.entries(args[0]), key=lambda e: (e[1], e[0]), reverse=True):
             print(name)
     elif cmd == "fetch" and len(args) == 2:
         want, got = tgt.fetch(args[0], args[1])

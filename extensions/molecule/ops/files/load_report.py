@@ -17,7 +17,7 @@ conn = pymysql.connect(host=host, user="wandb_local", password=password, databas
 with conn.cursor() as cur:
     cur.execute("SELECT token FROM failover_load")
     present = {row[0] for row in cur.fetchall()}
-lost = [t for _, _, t in acked if t not in present]
+lost = [t for _seq, _host, t in acked if t not in present]
 gaps = [(b[0] - a[0], a[1], b[1]) for a, b in zip(acked, acked[1:])]
 worst = max(gaps) if gaps else (0.0, "", "")
 print(json.dumps({"acked": len(acked), "acked_old_primary": sum(1 for a in acked if a[1] != host),
