@@ -50,7 +50,8 @@ for path, cols in json.loads(out).items():
 declared = {
     "galaxy.yml": yaml.safe_load(Path("galaxy.yml").read_text())["dependencies"],
     "requirements.yml": {c["name"]: c["version"] for c in yaml.safe_load(Path("requirements.yml").read_text())["collections"]},
-    "collections/requirements.yml": {c["name"]: c["version"] for c in yaml.safe_load(Path("collections/requirements.yml").read_text())["collections"] if "." in c["name"] and c["name"] != "onprem.wandb"},
+    # (the project-sync entry for the checkout itself, type dir, has no version)
+    "collections/requirements.yml": {c["name"]: c["version"] for c in yaml.safe_load(Path("collections/requirements.yml").read_text())["collections"] if c.get("type") != "dir"},
 }
 for where, deps in declared.items():
     for name, spec in deps.items():
