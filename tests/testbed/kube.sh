@@ -163,13 +163,16 @@ seed() {  # what a real cluster with ingress-nginx has: the IngressClass "nginx"
 }
 
 # Pod cgroups land where podman's mounts put them: under the node's own cgroup in most
-# hierarchies, but at the machine's top level in name=systemd. Remove them once their
+# hierarchies, but at the machine's top level in name=systemd, hugetlb, perf_event and net_cls,net_prio. Remove them once their
 # processes are gone (they are, with the node's PID namespace).
 clean_cgroups() {
   local d id
-  for d in /sys/fs/cgroup/systemd/kubepods /sys/fs/cgroup/systemd/kubepods.slice /sys/fs/cgroup/systemd/k8s.io; do
+  local h
+  # name=systemd, and the hierarchies podman mounts with the machine's root (hugetlb,
+  # perf_event, net_cls,net_prio)
+  for h in systemd hugetlb perf_event net_cls,net_prio; do for d in "/sys/fs/cgroup/$h/kubepods" "/sys/fs/cgroup/$h/kubepods.slice" "/sys/fs/cgroup/$h/k8s.io"; do
     if [ -d "$d" ]; then find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null || true; fi
-  done
+  done; done
   # the node's own cgroups, left when runc could not remove a non-empty tree (only nodes this
   # script started, and only once they are gone)
   [ -f "$NODE_IDS" ] || return 0
