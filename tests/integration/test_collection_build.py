@@ -27,8 +27,16 @@ def test_tarball_holds_the_collection_and_no_dev_files(built):
         names = tar.getnames()
     top = {n.split("/")[0] for n in names}
     assert {"MANIFEST.json", "FILES.json", "roles", "plugins", "meta", "README.md", "LICENSE"} <= top, top
-    for unwanted in ("tests", ".venv", ".ci", "extensions", ".ansible", "Makefile", "requirements-dev.txt"):
+    for unwanted in (".venv", ".ci", "extensions", ".ansible", "Makefile", "requirements-dev.txt", "ansible.cfg"):
         assert unwanted not in top, f"{unwanted} must not ship in the collection"
+    # of tests/ only the sanity ignore file ships (ansible-test sanity on the installed copy needs it)
+    shipped_tests = {n for n in names if n.startswith("tests/") and not n.startswith("tests/sanity")} - {"tests"}
+    assert not shipped_tests, f"test files must not ship: {sorted(shipped_tests)[:5]}"
+    assert "tests/sanity/ignore-2.19.txt" in names
+    # nor the embedded testbed: its inventory carries clear-text test secrets and a testbed-only connection
+    assert not any(n.startswith("inventories/local") for n in names), "inventories/local must not ship"
+    assert any(n.startswith("inventories/onprem/") for n in names), "the example inventory ships"
+    assert not any(n.startswith(".venv") for n in names)
     assert not any("__pycache__" in n or n.endswith(".pyc") for n in names)
     for role in (p.name for p in (REPO / "roles").iterdir() if p.is_dir()):
         assert f"roles/{role}/tasks/main.yml" in names, role
