@@ -46,11 +46,13 @@ importer() {  # galaxy-importer as Galaxy runs it, then with Automation Hub's se
     {
       echo "[galaxy-importer]"
       echo "RUN_ANSIBLE_TEST = False"
-      echo "RUN_ANSIBLE_LINT = True"
+      # ansible-lint runs on the installed copy in its own step below (with the production profile)
+      echo "RUN_ANSIBLE_LINT = False"
       echo "LOG_LEVEL_MAIN = INFO"
       if [ "$profile" = hub ]; then echo "REQUIRE_V1_OR_GREATER = True"; echo "CHECK_CHANGELOG = True"; fi
     } >"$cfg"
-    out=$(cd "$work" && PATH="$A/bin:$PATH" GALAXY_IMPORTER_CONFIG=$cfg "$A/bin/python" -m galaxy_importer.main "$tarball" 2>&1)
+    mkdir -p "$work/importer-$profile"
+    out=$(cd "$work/importer-$profile" && PATH="$A/bin:$PATH" GALAXY_IMPORTER_CONFIG=$cfg "$A/bin/python" -m galaxy_importer.main "$tarball" 2>&1)
     # the one accepted warning: the sanity ignore file (validate-modules' GPLv3 header check
     # does not apply to an MIT collection; tests/sanity/ignore-2.19.txt says so per line)
     if printf '%s\n' "$out" | grep -E '^(ERROR|WARNING)|Traceback|import failed' | grep -qv 'Ignore files skip ansible-test sanity tests'; then
@@ -104,7 +106,9 @@ syntax() {  # every shipped playbook, by its collection name, against the shippe
   return "$failed"
 }
 
+[ -f "$installed/MANIFEST.json" ] || die "the installed collection is missing at $installed"
 step galaxy-importer importer
+[ -f "$installed/MANIFEST.json" ] || die "the installed collection went missing at $installed (after galaxy-importer)"
 step sanity sanity
 step ansible-lint lint
 step antsibull-docs docs_lint
