@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright (c) onprem.wandb maintainers
 # MIT License (see LICENSE)
 """Write a one-layer container image as a docker-archive tar (what `podman save

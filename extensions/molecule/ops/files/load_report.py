@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Failover test report (a test fixture): which acknowledged rows the new primary lacks,
 and the longest time between two acknowledged writes (the seconds W&B's database was
 unavailable). Prints JSON."""

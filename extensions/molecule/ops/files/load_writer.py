@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Failover test load (a test fixture, not part of the collection): insert one row every
 20 ms into the database host named in HOST_FILE, like an app that W&B's Secret points at;
 log every acknowledged (committed) id with its time. Reconnects when the host file changes
