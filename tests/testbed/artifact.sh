@@ -74,7 +74,7 @@ lint() {  # ansible-lint as a user would run it on the installed collection: no 
 }
 
 docs_lint() {
-  ANSIBLE_COLLECTIONS_PATH="$work/collections" ANSIBLE_CONFIG=$empty_cfg \
+  PATH="$A/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$work/collections" ANSIBLE_CONFIG=$empty_cfg \
     "$A/bin/antsibull-docs" lint-collection-docs --plugin-docs "$installed"
 }
 
