@@ -74,7 +74,10 @@ lint() {  # ansible-lint as a user would run it on the installed collection: no 
 }
 
 docs_lint() {
-  PATH="$A/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$work/collections" ANSIBLE_CONFIG=$empty_cfg \
+  # the dependency collections come from the main toolchain's `ansible` bundle
+  local deps
+  deps=$("$V/python" -c 'import ansible_collections, os; print(os.path.dirname(list(ansible_collections.__path__)[0]))')
+  PATH="$A/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$work/collections:$deps" ANSIBLE_CONFIG=$empty_cfg \
     "$A/bin/antsibull-docs" lint-collection-docs --plugin-docs "$installed"
 }
 
