@@ -23,10 +23,12 @@ cleanup() {
 trap 'cleanup; rm -rf "${reports:-/nonexistent}"' EXIT
 trap 'exit 130' INT TERM
 
-# The default run holds what has run green on this testbed. The monitoring and ops scenarios and
-# the integration tests below marked "opt-in" are written and were run in parts, not yet end to
-# end (docs/test-matrix.md): SCENARIOS="... monitoring ops" / INTEGRATION=all runs them too.
-SCENARIOS=${SCENARIOS:-smoke mysql minio nginx redis kubernetes site}
+# The default run holds what has run green on this testbed as a whole. The kubernetes, site,
+# monitoring and ops scenarios and the integration tests marked "opt-in" are written and ran in
+# parts (the site over SSH with the node and the journey ran green as `make demo`), not yet as
+# the test itself (docs/test-matrix.md): SCENARIOS="kubernetes site monitoring ops" /
+# INTEGRATION=all runs them.
+SCENARIOS=${SCENARIOS:-smoke mysql minio nginx redis}
 INTEGRATION_DEFAULT="test_awx_ee.py test_awx_setup.py test_sizing_check.py test_testbed_connection.py
   test_mysql_bad_input.py test_minio_preflight.py test_signed_url_check.py"
 INTEGRATION_OPT_IN="test_testbed.py test_kubernetes_role.py test_preflight_corpus.py test_site_reliability.py
