@@ -25,6 +25,17 @@ class WandbUrlError(ValueError):
     """Raised for input that cannot make a valid W&B connection string."""
 
 
+
+def _port(port):
+    """A TCP port as an int, or WandbUrlError naming what is wrong."""
+    try:
+        port = int(port)
+    except (TypeError, ValueError):
+        raise WandbUrlError("port must be an integer, got %r" % (port,))
+    if not 0 < port < 65536:
+        raise WandbUrlError("port must be between 1 and 65535, got %d" % port)
+    return port
+
 def _text(value, name):
     if value is None:
         raise WandbUrlError("%s is required (got nothing)" % name)
@@ -57,12 +68,7 @@ def mysql_url(host, user, password, database="wandb_local", port=3306):
     database = _text(database, "database")
     if "/" in host or "@" in host or " " in host:
         raise WandbUrlError("host must be a bare host name or address, got %r" % host)
-    try:
-        port = int(port)
-    except (TypeError, ValueError):
-        raise WandbUrlError("port must be an integer, got %r" % (port,))
-    if not 0 < port < 65536:
-        raise WandbUrlError("port must be between 1 and 65535, got %d" % port)
+    port = _port(port)
     return "mysql://%s:%s@%s:%d/%s" % (
         encode_credential(user), encode_credential(password), _host_for_url(host), port,
         quote(database, safe=""))
@@ -189,12 +195,7 @@ def redis_url(host, password, user="", port=6379, tls=True, ca_cert_path=REDIS_D
         raise WandbUrlError("user must be a string, got %s" % type(user).__name__)
     if "/" in host or "@" in host or " " in host or "?" in host:
         raise WandbUrlError("host must be a bare host name or address, got %r" % host)
-    try:
-        port = int(port)
-    except (TypeError, ValueError):
-        raise WandbUrlError("port must be an integer, got %r" % (port,))
-    if not 0 < port < 65536:
-        raise WandbUrlError("port must be between 1 and 65535, got %d" % port)
+    port = _port(port)
     if not isinstance(tls, bool):
         if str(tls).lower() in TRUE_WORDS:
             tls = True
