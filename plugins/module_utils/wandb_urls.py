@@ -25,7 +25,6 @@ class WandbUrlError(ValueError):
     """Raised for input that cannot make a valid W&B connection string."""
 
 
-
 def _port(port):
     """A TCP port as an int, or WandbUrlError naming what is wrong."""
     try:
@@ -35,6 +34,7 @@ def _port(port):
     if not 0 < port < 65536:
         raise WandbUrlError("port must be between 1 and 65535, got %d" % port)
     return port
+
 
 def _text(value, name):
     if value is None:
