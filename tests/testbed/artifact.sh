@@ -31,7 +31,7 @@ trap 'rm -rf "$work"' EXIT
 empty_cfg="$work/ansible.cfg"; printf '[defaults]\n' >"$empty_cfg"
 "$V/ansible-galaxy" collection build --force --output-path "$work/build" "$REPO_ROOT" >/dev/null || die "ansible-galaxy collection build failed"
 tarball=$(ls "$work"/build/onprem-wandb-*.tar.gz)
-ANSIBLE_CONFIG=$empty_cfg "$V/ansible-galaxy" collection install --no-deps -p "$work/collections" "$tarball" >/dev/null \
+ANSIBLE_CONFIG=$empty_cfg ANSIBLE_COLLECTIONS_PATH="$work/collections" "$V/ansible-galaxy" collection install --force --no-deps -p "$work/collections" "$tarball" >/dev/null \
   || die "ansible-galaxy collection install of $tarball failed"
 installed="$work/collections/ansible_collections/onprem/wandb"
 log "artifact: $(basename "$tarball"), $(tar -tzf "$tarball" | wc -l) files, installed at $installed"
