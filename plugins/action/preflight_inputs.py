@@ -18,7 +18,8 @@ COLLECTION_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspat
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(("rule_sets", "rules", "placeholders", "managed_groups", "site"))
+    _VALID_ARGS = frozenset(("rule_sets", "rules", "placeholders", "managed_groups", "site", "platform", "group_roles",
+                             "skip_roles"))
 
     def _load(self, *parts, templates=False):
         path = os.path.join(COLLECTION_ROOT, *parts)
@@ -78,12 +79,27 @@ class ActionModule(ActionBase):
         problems.extend(self._placeholder_hosts(task_vars, args.get("managed_groups") or [], placeholders))
         if pr.to_bool(args.get("site", False))[1]:
             problems.extend(self._site(task_vars))
+        refused = []
+        if args.get("platform"):
+            found, refused = self._platform(task_vars, args)
+            problems.extend(found)
         unique = []
         for line in problems:
             if line not in unique:
                 unique.append(line)
-        result.update(changed=False, problems=unique, checked=checked)
+        result.update(changed=False, problems=unique, checked=checked, refused_roles=refused)
         return result
+
+    def _platform(self, task_vars, args):
+        """The host's OS against the ``platforms`` of each role its groups run (roles/<role>/meta/preflight_rules.yml)."""
+        facts = args.get("platform") or {}
+        roles = pr.host_roles(task_vars.get("group_names", []), args.get("group_roles") or {}, args.get("skip_roles") or [])
+        tables = {}
+        for role in roles:
+            data = self._load("roles", role, "meta", "preflight_rules.yml") or {}
+            tables[role] = data.get("platforms")
+        return pr.platform_problems(task_vars.get("inventory_hostname", "?"), str(facts.get("distribution", "")),
+                                    str(facts.get("major", "")), roles, tables)
 
     def _site(self, task_vars):
         groups = task_vars.get("groups", {}) or {}

@@ -374,3 +374,59 @@ def layout_problems(groups, drive_counts, regions, required_groups=("mysql", "mi
             "%s=%s" % (k, v) for k, v in sorted(regions.items()) if v is not None),
             "set wandb_region once and drop the per-role overrides"))
     return problems
+
+
+def platform_key(distribution, major):
+    """The key a platform table uses for a host's OS: Debian testing/unstable (no numeric major) is ``sid``."""
+    major = str(major or "").strip()
+    if distribution == "Debian" and not major.isdigit():
+        return "sid"
+    return major
+
+
+def format_platforms(table):
+    """A role's platform table {distribution: [majors]} as one phrase: ``Debian 12, 13; Ubuntu 24``."""
+    if not table:
+        return "none"
+    return "; ".join("%s %s" % (dist, ", ".join(str(v) for v in versions)) for dist, versions in table.items())
+
+
+def host_roles(group_names, group_roles, skip_roles=()):
+    """The roles that run on a host of ``group_names`` (role -> the host's groups that bring it, in order)."""
+    roles = {}
+    for group in group_roles or {}:
+        if group not in (group_names or []):
+            continue
+        for role in group_roles[group] or []:
+            if role in (skip_roles or ()):
+                continue
+            roles.setdefault(role, []).append(group)
+    return roles
+
+
+def platform_problems(host, distribution, major, roles, platforms):
+    """Problems of a host's OS against the platform table of every role that runs on it.
+
+    roles: role -> the host's groups that bring it (host_roles); platforms: role -> {distribution: [majors]}
+    (a role's ``platforms`` in meta/preflight_rules.yml), None when the role declares none. Returns
+    (problems, refused roles); one line per refused role, naming the host, the OS, the role and the groups.
+    """
+    problems, refused = [], []
+    key = platform_key(distribution, major)
+    shown_os = "%s %s" % (distribution, major)
+    for role, groups in roles.items():
+        table = platforms.get(role)
+        where = "group%s %s" % ("s" if len(groups) > 1 else "", ", ".join(groups))
+        if table is None:
+            problems.append(problem(host, "role %s (%s) declares no platforms" % (role, where),
+                                    "add platforms to roles/%s/meta/preflight_rules.yml" % role))
+            refused.append(role)
+            continue
+        versions = [str(v) for v in (table.get(distribution) or [])]
+        if key in versions:
+            continue
+        refused.append(role)
+        problems.append(problem(host, "%s is not supported by role %s, which runs on %s" % (shown_os, role, where),
+                                "role %s supports %s: run %s on one of these, or take it out of %s"
+                                % (role, format_platforms(table), host, where)))
+    return problems, refused

@@ -23,6 +23,10 @@ description:
     of the examples each becomes one line C(<variable>) colon C(<what is wrong> (<how to fix>)); nothing raises.
   - String booleans and numbers (from C(-e) and AWX surveys) are accepted where a boolean or number is expected.
   - Also flags inventory hosts that still carry the example's placeholder names (C(*.example.internal)).
+  - With O(platform), checks the host's operating system against the C(platforms) of each role that runs on the
+    host (O(group_roles) maps its groups to roles; each role's C(meta/preflight_rules.yml) lists the
+    distributions and major versions its vars files and package tasks cover) and names the host, the OS and every
+    role that does not support it.
 version_added: 1.1.0
 author: onprem.wandb maintainers (@onprem-wandb)
 options:
@@ -47,6 +51,22 @@ options:
     type: list
     elements: str
     default: []
+  platform:
+    description:
+      - The host's operating system as its facts report it, C(distribution) (C(ansible_facts['distribution'])) and
+        C(major) (C(ansible_facts['distribution_major_version'])); Debian testing/unstable (no numeric major version)
+        is C(sid) in the roles' platform tables.
+      - Unset, no platform check runs.
+    type: dict
+  group_roles:
+    description: Inventory group to the roles of this collection that the site's plays run on that group's hosts.
+    type: dict
+    default: {}
+  skip_roles:
+    description: Roles that do not run in this site (e.g. C(monitoring) when the inventory has no monitoring host).
+    type: list
+    elements: str
+    default: []
 attributes:
   check_mode:
     description: Runs the same in check mode (it only reads).
@@ -62,6 +82,17 @@ EXAMPLES = r"""
     rule_sets: [preflight, mysql, minio, nginx, kubernetes, verify]
     managed_groups: [mysql, minio, proxy]
   register: inputs
+
+- name: Check the host's OS against the roles that run on it
+  onprem.wandb.preflight_inputs:
+    rule_sets: []
+    platform:
+      distribution: "{{ ansible_facts['distribution'] }}"
+      major: "{{ ansible_facts['distribution_major_version'] }}"
+    group_roles:
+      mysql: [mysql, verify]
+      proxy: [nginx, verify]
+  register: platform
 """
 
 RETURN = r"""
@@ -73,6 +104,11 @@ problems:
 checked:
   description: How many variables were checked on this host.
   type: int
+  returned: always
+refused_roles:
+  description: The roles whose platforms do not include the host's OS (empty without O(platform)).
+  type: list
+  elements: str
   returned: always
 """
 
@@ -87,6 +123,9 @@ def argument_spec():
         rules=dict(type="list", elements="dict", default=[]),
         placeholders=dict(type="list", elements="dict"),
         managed_groups=dict(type="list", elements="str", default=[]),
+        platform=dict(type="dict"),
+        group_roles=dict(type="dict", default={}),
+        skip_roles=dict(type="list", elements="str", default=[]),
     )
 
 
