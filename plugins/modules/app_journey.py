@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: app_journey
 short_description: Walk a W&B user's journey through the proxy, the app and the object store
-version_added: "0.2.0"
+version_added: "1.0.0"
 description:
   - Runs on a client host (a machine that sees the site as users do) and walks the path a file
     takes through a W&B site, through the TLS proxy with the W&B origin, step by step.

@@ -27,7 +27,7 @@ description:
     host (O(group_roles) maps its groups to roles; each role's C(meta/preflight_rules.yml) lists the
     distributions and major versions its vars files and package tasks cover) and names the host, the OS and every
     role that does not support it.
-version_added: 1.1.0
+version_added: "1.0.0"
 author: onprem.wandb maintainers (@onprem-wandb)
 options:
   rule_sets:

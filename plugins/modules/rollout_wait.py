@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: rollout_wait
 short_description: Wait for a Deployment's rollout and explain why it does not finish
-version_added: "0.2.0"
+version_added: "1.0.0"
 description:
   - Polls the Deployment O(name) in O(namespace), its ReplicaSets, pods and events until the rollout is done
     (every replica of the current revision updated and available, no old ones left, the rule of

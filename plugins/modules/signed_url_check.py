@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: signed_url_check
 short_description: Prove that an S3-compatible store works for W&B through pre-signed URLs
-version_added: "0.1.0"
+version_added: "1.0.0"
 description:
   - Exercises an S3-compatible object store (MinIO, StorageGRID, ...) the way W&B's browsers and
     SDK clients use it - through SigV4 pre-signed URLs, across origins.

@@ -11,7 +11,7 @@ DOCUMENTATION = r"""
 ---
 module: sizing_check
 short_description: Check a host against W&B's self-managed reference architecture
-version_added: "0.1.0"
+version_added: "1.0.0"
 description:
   - Reads CPU cores, memory, total and free disk of the file system holding O(data_path), and the CPU
     architecture, with the Python standard library (C(os.sched_getaffinity), C(/proc/meminfo),
