@@ -88,6 +88,7 @@ def site_hosts():
     run_env = dict(os.environ, **env)
     subprocess.run([str(TESTBED / "hosts.sh"), "up", *host_specs], check=True, env=run_env, timeout=600)
     subprocess.run([str(TESTBED / "kube.sh"), "start"], check=True, timeout=600)
+    subprocess.run([str(TESTBED / "kube.sh"), "reset"], check=True, timeout=300)  # no app of an earlier site
     yield [s.split("=")[0] for s in host_specs], run_env
     subprocess.run([str(TESTBED / "hosts.sh"), "clean", RUN], check=False, env=run_env, timeout=300)
 

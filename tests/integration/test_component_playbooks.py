@@ -52,6 +52,7 @@ def inventory(tmp_path_factory):
     host_specs = [rename(s) for s in specs(str(LOCAL))]
     subprocess.run([str(TESTBED / "hosts.sh"), "up", *host_specs], check=True, env=env(), timeout=600)
     subprocess.run([str(TESTBED / "kube.sh"), "start"], check=True, timeout=600)
+    subprocess.run([str(TESTBED / "kube.sh"), "reset"], check=True, timeout=300)  # no app of an earlier site
     yield inv
     subprocess.run([str(TESTBED / "hosts.sh"), "clean", RUN], check=False, env=env(), timeout=300)
 

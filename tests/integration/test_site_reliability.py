@@ -80,6 +80,7 @@ def testbed():
     host_specs = specs(str(LOCAL))
     subprocess.run([str(TESTBED / "hosts.sh"), "up", *host_specs], check=True)
     subprocess.run([str(TESTBED / "kube.sh"), "start"], check=True)
+    subprocess.run([str(TESTBED / "kube.sh"), "reset"], check=True, timeout=300)  # no app of an earlier site
     yield [s.split("=")[0] for s in host_specs]
     subprocess.run([str(TESTBED / "hosts.sh"), "down", *[s.split("=")[0] for s in host_specs]], check=False)
 

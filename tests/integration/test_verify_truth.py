@@ -79,6 +79,7 @@ def site():
     names = [s.split("=")[0] for s in host_specs]
     subprocess.run([str(TESTBED / "hosts.sh"), "up", *host_specs], check=True)  # fresh hosts
     subprocess.run([str(TESTBED / "kube.sh"), "start"], check=True)
+    subprocess.run([str(TESTBED / "kube.sh"), "reset"], check=True, timeout=300)  # no app of an earlier site
     start = time.monotonic()
     rc, out = play("site.yml", "--check", "--diff")
     fresh = {"rc": rc, "out": out, "seconds": round(time.monotonic() - start, 1)}

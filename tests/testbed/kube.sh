@@ -6,6 +6,7 @@
 # from the other testbed hosts.
 #   kube.sh start              build what is missing, start the node, wait until the API answers and the node is Ready
 #                              (a running, Ready node is kept; leftovers of a crashed one are removed first)
+#   kube.sh reset              delete every namespace but default and kube-* (what a site deployed)
 #   kube.sh stop               remove everything: the host, its pods' cgroups, its state
 #   kube.sh status             exit 0 when the API answers and the node is Ready
 #   kube.sh env                print KUBECONFIG=... for eval
@@ -196,11 +197,23 @@ stop() {
   rm -rf "$KDIR/containerd" "$KDIR/etcd"
 }
 
+# Fresh testbed hosts (a new, empty MySQL) under an app that migrated the old one would serve
+# "table doesn't exist": tests that start fresh hosts remove what the collection deployed first.
+reset() {
+  api_ready || return 0
+  local ns
+  for ns in $(kubectl get namespaces -o jsonpath='{.items[*].metadata.name}'); do
+    case "$ns" in default|kube-*) ;; *) kubectl delete namespace "$ns" --wait=true --timeout=120s >/dev/null \
+      || die "cannot delete namespace $ns (kubectl get ns $ns -o yaml)";; esac
+  done
+}
+
 case "${1:-}" in
   start) start ;;
+  reset) reset ;;
   stop) stop; rm -rf "$KDIR" ;;
   status) api_ready && node_ready ;;
   env) echo "KUBECONFIG=$KUBECONFIG_FILE" ;;
   load-image) [ -n "${2:-}" ] || die "usage: kube.sh load-image ARCHIVE"; load "$2" ;;
-  *) die "usage: kube.sh start|stop|status|env|load-image ARCHIVE" ;;
+  *) die "usage: kube.sh start|reset|stop|status|env|load-image ARCHIVE" ;;
 esac
