@@ -169,11 +169,12 @@ def test_interrupted_run_converges_then_nothing_changes_and_no_secret_leaks(test
     assert result.returncode == 0, text[-5000:]
     counters = recap(text)
     assert counters and all(c["changed"] == 0 for c in counters.values()), counters
-    # each role's own checks ran once, in the site preflight; the role plays skipped theirs
+    # each role's own checks ran in the site preflight, before the first play that changes a host
+    # (the role plays check again with what they work out themselves)
+    preflight_part = text.split("PLAY [", 2)[1]
     for role, check in [("mysql", "Check the W&B database password"), ("minio", "Check the root credentials"),
                         ("nginx", "Check the proxy inputs"), ("kubernetes", "Check the role's inputs")]:
-        ran = text.count(f"TASK [onprem.wandb.{role} : {check}]")
-        assert ran == 1, f"{role}: '{check}' ran {ran} times in one site run (expected once, in preflight)"
+        assert f"TASK [onprem.wandb.{role} : {check}]" in preflight_part, f"{role}: '{check}' did not run in the site preflight"
 
 
 # --- upgrades on the converged site: the stand-in's two versions on the testbed's node --------
@@ -183,15 +184,22 @@ class RequestLoop:
 
     def __init__(self, limit_s: int = 600):
         subprocess.run(["podman", "exec", "wandb-client", "rm", "-f", "/tmp/stop-loop"], check=True)
+        # one line per request: the status, and for any other than 200 what answered (for the failure message)
         script = (f"end=$((SECONDS+{limit_s})); while [ $SECONDS -lt $end ] && [ ! -e /tmp/stop-loop ]; do "
-                  "curl -s -o /dev/null -w '%{http_code}\\n' --max-time 5 https://wandb.onprem.test/ready; sleep 0.5; done")
+                  "code=$(curl -s -o /tmp/loop-body -w '%{http_code}' --max-time 5 https://wandb.onprem.test/ready); "
+                  "if [ \"$code\" = 200 ]; then echo 200; else echo \"$code $(date +%T) $(head -c 300 /tmp/loop-body 2>/dev/null | tr -s '\\n\\t ' ' ')\"; fi; "
+                  "sleep 0.5; done")
         self.proc = subprocess.Popen(["podman", "exec", "wandb-client", "bash", "-c", script],
                                      stdout=subprocess.PIPE, text=True)
 
     def stop(self) -> list[str]:
         subprocess.run(["podman", "exec", "wandb-client", "touch", "/tmp/stop-loop"], check=True)
         out, _err = self.proc.communicate(timeout=30)
-        return out.split()
+        self.lines = out.splitlines()
+        return [line.split(" ", 1)[0] for line in self.lines]
+
+    def failures(self) -> list[str]:
+        return [line for line in self.lines if line != "200"][:10]
 
 
 def kubernetes_only(tmp_path: Path, name: str, *extra: str) -> tuple[int, str]:
@@ -223,7 +231,7 @@ def test_image_upgrade_rolls_without_a_failed_request(testbed, tmp_path):
     assert rc == 0, text[-5000:]
     assert deployed_image().endswith(":1.1.0")
     assert len(codes) >= 2 * took * 0.5, f"the loop ran too few requests: {len(codes)} in {took:.0f} s"
-    assert not failed, f"{len(failed)} of {len(codes)} requests failed during the rollout: {sorted(set(failed))}"
+    assert not failed, f"{len(failed)} of {len(codes)} requests failed during the rollout: {loop.failures()}"
 
 
 def test_bad_tag_fails_with_the_diagnosis_while_the_old_pods_keep_serving(testbed, tmp_path):
@@ -237,7 +245,7 @@ def test_bad_tag_fails_with_the_diagnosis_while_the_old_pods_keep_serving(testbe
     assert rc != 0
     assert re.search(r"container wandb (ErrImagePull|ImagePullBackOff)", flat), flat[-4000:]
     assert "localhost/onprem-wandb/wandb-standin:0.0.0-absent" in flat and "kubernetes_image_tag" in flat
-    assert codes and not failed, f"{len(failed)} of {len(codes)} requests failed while the bad tag was tried"
+    assert codes and not failed, f"{len(failed)} of {len(codes)} requests failed while the bad tag was tried: {loop.failures()}"
     # the inventory's tag again: the stuck ReplicaSet is replaced, the site converges
     rc, text = kubernetes_only(tmp_path, "back")
     assert rc == 0, text[-5000:]
