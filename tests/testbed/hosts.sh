@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Testbed hosts: podman containers with systemd as PID 1 on the network "onprem-wandb"
 # (name resolution between hosts through the dnsname plugin).
-#   hosts.sh up NAME=IMAGE[,ALIAS...] ...     IMAGE is bookworm or sid; ALIASes are extra DNS
+#   hosts.sh up NAME=IMAGE[,ALIAS...] ...     IMAGE is bookworm, trixie or sid; ALIASes are extra DNS
 #                                             names on the network; replaces leftovers
 #   hosts.sh ensure NAME=IMAGE[,ALIAS...] ... like up, but keeps hosts already running from
 #                                             the current image (a second `make demo` changes nothing)
@@ -162,13 +162,13 @@ start_host() {
   podman image exists "$tag" || "$here/images.sh" "$suite"
   remove_host "$name"
   local extra=() init=()
-  if [ "$suite" = sid ]; then
-    # sid's systemd (>= 256) runs only on cgroup2, and this host is hybrid (v1 controllers
-    # plus an empty unified tree). In a private cgroup namespace the container can mount
-    # cgroup2 itself; the mount's root is then exactly its own unified cgroup.
+  case "$suite" in sid|trixie)
+    # systemd >= 256 (trixie 257, sid newer) runs only on cgroup2, and this host is hybrid (v1
+    # controllers plus an empty unified tree). In a private cgroup namespace the container can
+    # mount cgroup2 itself; the mount's root is then exactly its own unified cgroup.
     extra=(--cgroupns=private)
     init=(/bin/sh -c 'umount -R /sys/fs/cgroup 2>/dev/null; mount -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup && exec /sbin/init')
-  fi
+  esac
   # ONPREM_WANDB_RUN labels the hosts of one `make test` run, so it removes only its own
   podman run -d --name "$name" --hostname "$name" --network "$NETWORK" --label "$LABEL=1" \
     --label "$LABEL.run=${ONPREM_WANDB_RUN:-manual}" \

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Build (once, cached by recipe hash) the systemd base images for testbed hosts:
 #   localhost/onprem-wandb/bookworm:<hash>   Debian 12, most hosts
+#   localhost/onprem-wandb/trixie:<hash>     Debian 13 (current stable), the redis/nginx/minio scenarios
 #   localhost/onprem-wandb/sid:<hash>        Debian sid, MySQL hosts (Oracle MySQL 9.x)
-# Both are shaped like a site's hosts: sshd (host keys made at first boot, so every host has its
+# All are shaped like a site's hosts: sshd (host keys made at first boot, so every host has its
 # own) and a non-root user `deploy` with passwordless sudo. hosts.sh gives `deploy` the testbed's
 # key and writes the hosts' public keys into a known_hosts file (no trust on first use).
 # Other images may extend these (`FROM $(images.sh tag bookworm)`).
-# Usage: images.sh [bookworm|sid|all]   prints nothing but logs; `images.sh tag NAME` prints the tag.
+# Usage: images.sh [bookworm|trixie|sid|all]   prints nothing but logs; `images.sh tag NAME` prints the tag.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/testbed/lib.sh
@@ -30,7 +31,7 @@ build() {
   trap 'rm -rf "$root"' RETURN
   log "image $tag: debootstrap $suite from $MIRROR (a few minutes)"
   local keyring=()
-  [ "$suite" = sid ] && keyring=(--keyring=/usr/share/keyrings/debian-archive-keyring.gpg)
+  case "$suite" in sid|trixie) keyring=(--keyring=/usr/share/keyrings/debian-archive-keyring.gpg) ;; esac
   if ! debootstrap --variant=minbase --include="$PACKAGES" "${keyring[@]}" "$suite" "$root" "$MIRROR" >"$CACHE/debootstrap-$suite.log" 2>&1; then
     tail -15 "$CACHE/debootstrap-$suite.log" >&2
     die "debootstrap of $suite failed (log $CACHE/debootstrap-$suite.log): check that $MIRROR is reachable or set ONPREM_WANDB_DEBIAN_MIRROR."
@@ -67,7 +68,7 @@ build() {
 case "${1:-all}" in
   tag) image_tag "${2:?suite}" ;;
   user) echo "$SSH_USER" ;;
-  bookworm|sid) build "$1" ;;
-  all) build bookworm; build sid ;;
-  *) die "unknown image '$1' (bookworm|sid|all|tag SUITE)" ;;
+  bookworm|trixie|sid) build "$1" ;;
+  all) build bookworm; build trixie; build sid ;;
+  *) die "unknown image '$1' (bookworm|trixie|sid|all|tag SUITE)" ;;
 esac

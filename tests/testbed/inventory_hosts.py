@@ -2,7 +2,7 @@
 """Print hosts.sh specs (NAME=IMAGE[,ALIAS...]) for the hosts of group `testbed` in an inventory.
 
 The inventory is the one home of the testbed topology: each host may set testbed_image
-(bookworm or sid) and testbed_aliases (extra DNS names on the podman network).
+(bookworm, trixie or sid) and testbed_aliases (extra DNS names on the podman network).
 Usage: inventory_hosts.py INVENTORY_DIR
 """
 
