@@ -125,9 +125,20 @@ def controller(site_hosts, tmp_path_factory):
         subprocess.run(["podman", "rm", "-f", "-t", "0", CONTROLLER], capture_output=True, check=False)
 
 
+class AwxLoader(yaml.SafeLoader):
+    """awx/*.yml as Ansible reads them: `!unsafe` marks text that must not be templated (injector templates)."""
+
+
+AwxLoader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))
+
+
+def load_awx_yaml(path: Path):
+    return yaml.load(path.read_text(), Loader=AwxLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def awx_job(controller_tmp: Path) -> dict:
     """private_data_dir contents for the `site` job template, assembled from awx/*.yml like AWX does."""
-    templates = yaml.safe_load((REPO / "awx" / "job_templates.yml").read_text())
+    templates = load_awx_yaml(REPO / "awx" / "job_templates.yml")
     template = next(t for t in templates["awx_job_templates"] if t["playbook"] == "site.yml")
     extra_vars = dict(templates["awx_kubernetes_extra_vars"])  # template extra_vars (a Jinja reference there)
     site = yaml.safe_load((LOCAL / "group_vars" / "all" / "main.yml").read_text())
@@ -144,7 +155,7 @@ def awx_job(controller_tmp: Path) -> dict:
     answers |= {k: str(v).lower() for k, v in flags.items()}
     # credentials' injected variables: every inventories/local secret is one
     injected: set[str] = set()
-    for ctype in yaml.safe_load((REPO / "awx" / "credential_types.yml").read_text())["awx_credential_types"]:
+    for ctype in load_awx_yaml(REPO / "awx" / "credential_types.yml")["awx_credential_types"]:
         injected |= set(ctype.get("injectors", {}).get("extra_vars", {}))
     secrets = yaml.safe_load((LOCAL / "group_vars" / "all" / "secrets.yml").read_text())
     credentials = {k: v for k, v in secrets.items() if k in injected}

@@ -217,6 +217,23 @@ def deployed_image() -> str:
                           check=True, capture_output=True, text=True).stdout
 
 
+def wait_for_terminating_pods_gone(timeout_s: int = 180) -> float:
+    """Seconds until no pod of the namespace is terminating (an old ReplicaSet's pods drain after the rollout)."""
+    kubectl = subprocess.run([str(TESTBED / "build-binaries.sh"), "path", "kubectl"], check=True, capture_output=True,
+                             text=True).stdout.strip()
+    kubeconfig = subprocess.run([str(TESTBED / "kube.sh"), "env"], check=True, capture_output=True, text=True).stdout.strip()
+    start = time.monotonic()
+    while True:
+        out = subprocess.run([kubectl, "--kubeconfig", kubeconfig.split("=", 1)[1], "-n", "wandb", "get", "pods",
+                              "-o", "jsonpath={range .items[*]}{.metadata.name}={.metadata.deletionTimestamp}{'\\n'}{end}"],
+                             check=True, capture_output=True, text=True).stdout
+        terminating = [line for line in out.splitlines() if not line.endswith("=")]
+        if not terminating:
+            return time.monotonic() - start
+        assert time.monotonic() - start < timeout_s, f"pods still terminating after {timeout_s} s: {terminating}"
+        time.sleep(1)
+
+
 def test_image_upgrade_rolls_without_a_failed_request(testbed, tmp_path):
     assert deployed_image().endswith(":1.0.0")
     loop = RequestLoop()
@@ -224,8 +241,11 @@ def test_image_upgrade_rolls_without_a_failed_request(testbed, tmp_path):
     start = time.monotonic()
     rc, text = kubernetes_only(tmp_path, "upgrade", "-e", "kubernetes_image_tag=1.1.0")
     took = time.monotonic() - start
+    # the loop goes on until the old pod has drained and is gone: its last seconds count too
+    drained = wait_for_terminating_pods_gone()
     time.sleep(3)
     codes = loop.stop()
+    print(f"old pod gone {drained:.0f} s after the run")
     failed = [c for c in codes if c != "200"]
     print(f"rollout 1.0.0 -> 1.1.0: run {took:.0f} s, {len(codes)} requests through nginx, {len(failed)} failed {failed[:10]}")
     assert rc == 0, text[-5000:]
@@ -235,6 +255,7 @@ def test_image_upgrade_rolls_without_a_failed_request(testbed, tmp_path):
 
 
 def test_bad_tag_fails_with_the_diagnosis_while_the_old_pods_keep_serving(testbed, tmp_path):
+    wait_for_terminating_pods_gone()  # what an earlier rollout left draining is not this test's
     loop = RequestLoop()
     time.sleep(2)
     rc, text = kubernetes_only(tmp_path, "badtag", "-e", "kubernetes_image_tag=0.0.0-absent")

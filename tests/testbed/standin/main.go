@@ -114,16 +114,20 @@ func main() {
 	go app.migrate(ctx)
 	<-ctx.Done()
 
-	// Stop being ready first, keep serving while the endpoint is withdrawn, then drain.
-	app.setPhase("stopping", "shutting down (SIGTERM)")
+	// SIGTERM comes after the pod's preStop hook, when its endpoint is already withdrawn; what
+	// still arrives comes over connections a proxy opened earlier and keeps alive (conntrack pins
+	// them to this pod). Keep answering - ready, as the app still is - but close each such
+	// connection after its response, so the proxy reconnects to a pod that stays; then drain.
+	srv.SetKeepAlivesEnabled(false)
 	delay := 5 * time.Second
 	if v := os.Getenv("STANDIN_SHUTDOWN_DELAY"); v != "" {
 		if d, err := time.ParseDuration(v + "s"); err == nil {
 			delay = d
 		}
 	}
-	logf("SIGTERM: not ready any more, serving %s more, then draining", delay)
+	logf("SIGTERM: closing kept-alive connections after their next answer, serving %s more, then draining", delay)
 	time.Sleep(delay)
+	app.setPhase("stopping", "shutting down (SIGTERM)")
 	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(sctx)
