@@ -55,16 +55,21 @@ def sh(*cmd: str, **kw) -> subprocess.CompletedProcess:
     return subprocess.run(list(cmd), check=True, capture_output=True, text=True, **kw)
 
 
+NAMESPACE, NODE_PORT = "wandb-awx", "32081"  # beside another site on the testbed's node, not on top of it
+
+
 def rename(text: str) -> str:
-    """inventories/local's host names -> this test's (wandb-mysql -> ssh-mysql, ...)."""
+    """inventories/local's host names -> this test's (wandb-mysql -> ssh-mysql, ...), and its own NodePort."""
     for name in sorted(HOSTS, key=len, reverse=True):
         text = re.sub(rf"\b{re.escape(name)}\b", "ssh-" + name.removeprefix("wandb-"), text)
-    return text
+    return text.replace("32080", NODE_PORT)
 
 
 def ctl(*cmd: str, user: str = USER, stdin: bytes | None = None, timeout: int = 600, check: bool = True):
     return subprocess.run(["podman", "exec", "-i", "--user", user, "--workdir", HOME if user == USER else "/",
-                           "-e", f"HOME={HOME}" if user == USER else "HOME=/root", CONTROLLER, *cmd],
+                           "-e", f"HOME={HOME}" if user == USER else "HOME=/root",
+                          # the execution environment's PATH: ansible-runner starts ansible-playbook from it
+                          "-e", f"PATH={VENV}/bin:/usr/local/bin:/usr/bin:/bin", CONTROLLER, *cmd],
                           input=stdin, capture_output=True, timeout=timeout, check=check)
 
 
@@ -88,7 +93,7 @@ def site_hosts():
     run_env = dict(os.environ, **env)
     subprocess.run([str(TESTBED / "hosts.sh"), "up", *host_specs], check=True, env=run_env, timeout=600)
     subprocess.run([str(TESTBED / "kube.sh"), "start"], check=True, timeout=600)
-    subprocess.run([str(TESTBED / "kube.sh"), "reset"], check=True, timeout=300)  # no app of an earlier site
+    subprocess.run([str(TESTBED / "kube.sh"), "reset", NAMESPACE], check=True, timeout=300)  # no app of an earlier run
     yield [s.split("=")[0] for s in host_specs], run_env
     subprocess.run([str(TESTBED / "hosts.sh"), "clean", RUN], check=False, env=run_env, timeout=300)
 
@@ -153,6 +158,7 @@ def awx_job(controller_tmp: Path) -> dict:
              "nginx_s3_enabled": proxy["nginx_s3_enabled"]}
     assert False in flags.values() and True in flags.values(), flags  # both spellings are exercised
     answers |= {k: str(v).lower() for k, v in flags.items()}
+    answers["kubernetes_namespace"] = NAMESPACE
     # credentials' injected variables: every inventories/local secret is one
     injected: set[str] = set()
     for ctype in load_awx_yaml(REPO / "awx" / "credential_types.yml")["awx_credential_types"]:

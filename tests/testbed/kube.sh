@@ -6,7 +6,7 @@
 # from the other testbed hosts.
 #   kube.sh start              build what is missing, start the node, wait until the API answers and the node is Ready
 #                              (a running, Ready node is kept; leftovers of a crashed one are removed first)
-#   kube.sh reset              delete every namespace but default and kube-* (what a site deployed)
+#   kube.sh reset [NS...]      delete what a site deployed: namespace wandb, or the ones given
 #   kube.sh stop               remove everything: the host, its pods' cgroups, its state
 #   kube.sh status             exit 0 when the API answers and the node is Ready
 #   kube.sh env                print KUBECONFIG=... for eval
@@ -199,18 +199,19 @@ stop() {
 
 # Fresh testbed hosts (a new, empty MySQL) under an app that migrated the old one would serve
 # "table doesn't exist": tests that start fresh hosts remove what the collection deployed first.
-reset() {
+reset() {  # reset [NAMESPACE...]: the given namespaces (default: wandb, the local inventory's)
   api_ready || return 0
   local ns
-  for ns in $(kubectl get namespaces -o jsonpath='{.items[*].metadata.name}'); do
-    case "$ns" in default|kube-*) ;; *) kubectl delete namespace "$ns" --wait=true --timeout=120s >/dev/null \
-      || die "cannot delete namespace $ns (kubectl get ns $ns -o yaml)";; esac
+  for ns in "${@:-wandb}"; do
+    case "$ns" in default|kube-*) die "kube.sh reset: $ns is not a site's namespace";; esac
+    kubectl delete namespace "$ns" --ignore-not-found --wait=true --timeout=120s >/dev/null \
+      || die "cannot delete namespace $ns (kubectl get ns $ns -o yaml)"
   done
 }
 
 case "${1:-}" in
   start) start ;;
-  reset) reset ;;
+  reset) shift; reset "$@" ;;
   stop) stop; rm -rf "$KDIR" ;;
   status) api_ready && node_ready ;;
   env) echo "KUBECONFIG=$KUBECONFIG_FILE" ;;
