@@ -69,7 +69,7 @@ def ctl(*cmd: str, user: str = USER, stdin: bytes | None = None, timeout: int = 
     return subprocess.run(["podman", "exec", "-i", "--user", user, "--workdir", HOME if user == USER else "/",
                            "-e", f"HOME={HOME}" if user == USER else "HOME=/root",
                           # the execution environment's PATH: ansible-runner starts ansible-playbook from it
-                          "-e", f"PATH={VENV}/bin:/usr/local/bin:/usr/bin:/bin", CONTROLLER, *cmd],
+                          "-e", f"PATH={VENV}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", CONTROLLER, *cmd],
                           input=stdin, capture_output=True, timeout=timeout, check=check)
 
 
@@ -124,7 +124,11 @@ def controller(site_hosts, tmp_path_factory):
         ctl("sh", "-c", f"sed -i 's|{export}|{HOME}/ssh|g' {HOME}/ssh/config && chmod 0600 {HOME}/ssh/id_ed25519")
         kubeconfig = sh(str(TESTBED / "kube.sh"), "env").stdout.strip().split("=", 1)[1]
         binaries = {name: Path(sh(str(TESTBED / "build-binaries.sh"), "path", name).stdout.strip()) for name in ("minio", "mc")}
-        put({"kubeconfig": Path(kubeconfig), **binaries}, f"{HOME}/inputs")
+        # what an AWX Kubernetes credential holds: a kubeconfig with the CA and client certificate inline
+        # (the testbed's own refers to files under root's home, which the job user cannot read)
+        kubectl = sh(str(TESTBED / "build-binaries.sh"), "path", "kubectl").stdout.strip()
+        flat = sh(kubectl, "--kubeconfig", kubeconfig, "config", "view", "--raw", "--flatten").stdout
+        put({"kubeconfig": flat.encode(), **binaries}, f"{HOME}/inputs")
         yield tmp
     finally:
         subprocess.run(["podman", "rm", "-f", "-t", "0", CONTROLLER], capture_output=True, check=False)
