@@ -31,10 +31,12 @@ requirements:
   - kubernetes (the Python client, a dependency of kubernetes.core)
 options:
   kubeconfig:
-    description: Path of the kubeconfig; empty = the client's default (KUBECONFIG, ~/.kube/config, in-cluster).
+    description:
+      - Path of the kubeconfig. When not given, E(K8S_AUTH_KUBECONFIG) (as kubernetes.core's modules and AWX's
+        Kubernetes credential use it), else the client's default (E(KUBECONFIG), C(~/.kube/config), in-cluster).
     type: path
   context:
-    description: Context of the kubeconfig; empty = its current-context.
+    description: Context of the kubeconfig; when not given, E(K8S_AUTH_CONTEXT), else its current-context.
     type: str
   namespace:
     description: Namespace of the Deployment.
@@ -113,7 +115,7 @@ import json
 import time
 import traceback
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 from ansible_collections.onprem.wandb.plugins.module_utils import k8s_rollout
 
 try:
@@ -164,8 +166,9 @@ class Cluster:
 
 def argument_spec():
     return dict(
-        kubeconfig=dict(type="path"),
-        context=dict(type="str"),
+        # the variables kubernetes.core's modules read (an AWX Kubernetes credential sets them)
+        kubeconfig=dict(type="path", fallback=(env_fallback, ["K8S_AUTH_KUBECONFIG"])),
+        context=dict(type="str", fallback=(env_fallback, ["K8S_AUTH_CONTEXT"])),
         namespace=dict(type="str", required=True),
         name=dict(type="str", required=True),
         timeout=dict(type="int", default=900),

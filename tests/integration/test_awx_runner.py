@@ -66,10 +66,10 @@ def rename(text: str) -> str:
 
 
 def ctl(*cmd: str, user: str = USER, stdin: bytes | None = None, timeout: int = 600, check: bool = True):
+    # the execution environment's PATH: ansible-runner starts ansible-playbook from it
+    path = f"PATH={VENV}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
     return subprocess.run(["podman", "exec", "-i", "--user", user, "--workdir", HOME if user == USER else "/",
-                           "-e", f"HOME={HOME}" if user == USER else "HOME=/root",
-                          # the execution environment's PATH: ansible-runner starts ansible-playbook from it
-                          "-e", f"PATH={VENV}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", CONTROLLER, *cmd],
+                           "-e", f"HOME={HOME}" if user == USER else "HOME=/root", "-e", path, CONTROLLER, *cmd],
                           input=stdin, capture_output=True, timeout=timeout, check=check)
 
 
