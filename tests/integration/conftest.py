@@ -127,3 +127,22 @@ def kube_api():
     yield env_line.split("=", 1)[1]
     if not was_up and os.environ.get("ONPREM_WANDB_KEEP_KUBE") != "1":
         subprocess.run([str(TESTBED / "kube.sh"), "stop"], check=True)
+
+
+# what a read-only run may still leave on a testbed host (Ansible's temp files, logs, caches)
+IGNORED_PREFIXES = ("/root/.ansible", "/tmp", "/run", "/var/log", "/var/tmp", "/var/lib/systemd", "/var/cache",
+                    "/etc/machine-id", "/var/lib/dbus", "/root/.cache", "/etc/.pwd.lock")
+
+
+def sh(host: str, script: str) -> str:
+    """Run a bash script on a testbed host as root; its stdout (fails the test on a non-zero exit)."""
+    out = subprocess.run(["podman", "exec", host, "bash", "-c", script], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, f"{host}: {script!r}: {out.stdout}{out.stderr}"
+    return out.stdout
+
+
+def host_changes(name: str) -> set[str]:
+    """Paths `podman diff` reports changed on a host, without what IGNORED_PREFIXES allows."""
+    diff = subprocess.run(["podman", "diff", name], capture_output=True, text=True, check=True)
+    paths = {line.split(maxsplit=1)[1] for line in diff.stdout.splitlines() if " " in line}
+    return {p for p in paths if not p.startswith(IGNORED_PREFIXES)}

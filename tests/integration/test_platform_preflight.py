@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import podman_hosts
+from conftest import host_changes, podman_hosts, sh
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = REPO / ".venv" / "bin"
@@ -33,22 +33,8 @@ EL9, DEB = "plat-el9", "plat-deb"
 FQDN = "plat-wandb.onprem.test"
 RHEL_OS_RELEASE = ('NAME="Red Hat Enterprise Linux"\nVERSION="9.4 (Plow)"\nID="rhel"\nID_LIKE="fedora"\n'
                    'VERSION_ID="9.4"\nPLATFORM_ID="platform:el9"\nPRETTY_NAME="Red Hat Enterprise Linux 9.4 (Plow)"\n')
-IGNORED_PREFIXES = ("/root/.ansible", "/tmp", "/run", "/var/log", "/var/tmp", "/var/lib/systemd", "/var/cache",
-                    "/etc/machine-id", "/var/lib/dbus", "/root/.cache", "/etc/.pwd.lock")
 
 pytestmark = pytest.mark.skipif(not (VENV_BIN / "ansible-playbook").exists(), reason="make deps first")
-
-
-def sh(host: str, script: str) -> str:
-    out = subprocess.run(["podman", "exec", host, "bash", "-c", script], capture_output=True, text=True, check=False)
-    assert out.returncode == 0, f"{host}: {script!r}: {out.stdout}{out.stderr}"
-    return out.stdout
-
-
-def host_changes(name: str) -> set[str]:
-    diff = subprocess.run(["podman", "diff", name], capture_output=True, text=True, check=True)
-    paths = {line.split(maxsplit=1)[1] for line in diff.stdout.splitlines() if " " in line}
-    return {p for p in paths if not p.startswith(IGNORED_PREFIXES)}
 
 
 def inventory(root: Path, name: str, groups: dict[str, list[str]]) -> Path:

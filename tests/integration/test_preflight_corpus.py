@@ -24,32 +24,18 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import podman_hosts
+from conftest import host_changes, podman_hosts, sh
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = REPO / ".venv" / "bin"
 DB, S3, PROXY, CTL = "pf-db", "pf-s3", "pf-proxy", "pf-ctl"
 FQDN, S3_FQDN = "pf-wandb.onprem.test", "pf-s3.onprem.test"
-IGNORED_PREFIXES = ("/root/.ansible", "/tmp", "/run", "/var/log", "/var/tmp", "/var/lib/systemd", "/var/cache",
-                    "/etc/machine-id", "/var/lib/dbus", "/root/.cache", "/etc/.pwd.lock")
 # valid values with every hostile character: they must pass (and the site test logs in with them)
 HOSTILE_PASSWORD = "W&B:p@ss/w%rd#1 'x\"\\$y{#z {{ no }} %}"
 CENTOS_OS_RELEASE = ('NAME="CentOS Stream"\nVERSION="9"\nID="centos"\nID_LIKE="rhel fedora"\nVERSION_ID="9"\n'
                      'PLATFORM_ID="platform:el9"\nPRETTY_NAME="CentOS Stream 9"\n')
 
 pytestmark = pytest.mark.skipif(not (VENV_BIN / "ansible-playbook").exists(), reason="make deps first")
-
-
-def sh(host: str, script: str) -> str:
-    out = subprocess.run(["podman", "exec", host, "bash", "-c", script], capture_output=True, text=True, check=False)
-    assert out.returncode == 0, f"{host}: {script!r}: {out.stdout}{out.stderr}"
-    return out.stdout
-
-
-def host_changes(name: str) -> set[str]:
-    diff = subprocess.run(["podman", "diff", name], capture_output=True, text=True, check=True)
-    paths = {line.split(maxsplit=1)[1] for line in diff.stdout.splitlines() if " " in line}
-    return {p for p in paths if not p.startswith(IGNORED_PREFIXES)}
 
 
 class Site:
