@@ -5,12 +5,17 @@ port (single drive, in a temporary directory); `minio_factory` starts one with e
 environment (e.g. MINIO_API_CORS_ALLOW_ORIGIN). `kube_api` starts (or reuses) the local
 kube-apiserver of tests/testbed/kube.sh and yields its kubeconfig path. `podman_hosts`
 starts podman hosts with tests/testbed/hosts.sh for the length of a `with` block.
+`local_site` is the site of inventories/local on fresh hosts beside the testbed's node, shared by
+the test modules that run the whole site (test_site_reliability converges it, test_verify_truth
+breaks and checks it, each converging it itself when run alone). `ansible_env` and `recap` are
+the one way tests run Ansible and read its PLAY RECAP.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -22,6 +27,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 TESTBED = REPO / "tests" / "testbed"
+VENV_BIN = REPO / ".venv" / "bin"
+LOCAL = REPO / "inventories" / "local"
 MINIO_ROOT_USER = "onprem-wandb-root"
 MINIO_ROOT_PASSWORD = "onprem-wandb-root-secret"
 
@@ -146,3 +153,52 @@ def host_changes(name: str) -> set[str]:
     diff = subprocess.run(["podman", "diff", name], capture_output=True, text=True, check=True)
     paths = {line.split(maxsplit=1)[1] for line in diff.stdout.splitlines() if " " in line}
     return {p for p in paths if not p.startswith(IGNORED_PREFIXES)}
+
+
+def ansible_env(**extra: str) -> dict[str, str]:
+    """The environment a test runs ansible-playbook with: this checkout's venv, config and collection."""
+    return dict(os.environ, PATH=f"{VENV_BIN}:{os.environ['PATH']}", ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
+                ANSIBLE_HOME=str(REPO / ".ansible"), ONPREM_WANDB_TESTBED=str(TESTBED), ANSIBLE_FORCE_COLOR="0",
+                ANSIBLE_NOCOLOR="1", **extra)
+
+
+def recap(text: str) -> dict[str, dict[str, int]]:
+    """PLAY RECAP of an ansible-playbook output: host -> {ok, changed, failed, ...}."""
+    return {host: {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", counters)}
+            for host, counters in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", text, re.M)}
+
+
+class LocalSite:
+    """inventories/local's hosts, fresh at the start of the session. `converged` is True while the
+    hosts and the cluster hold what site.yml with the unchanged inventory makes (a test that moves
+    the site away from it sets it False and back to True once it restored it)."""
+
+    def __init__(self, names: list[str]):
+        self.names = names
+        self.converged = False
+
+    def converge(self) -> None:
+        """Run site.yml unless the site is known to be converged (a module run alone)."""
+        if self.converged:
+            return
+        proc = subprocess.run([str(VENV_BIN / "ansible-playbook"), "-i", str(LOCAL), "site.yml"], cwd=REPO,
+                              env=ansible_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              timeout=1800, check=False)
+        assert proc.returncode == 0, proc.stdout[-5000:]
+        self.converged = True
+
+
+@pytest.fixture(scope="session")
+def local_site():
+    import sys
+
+    sys.path.insert(0, str(TESTBED))
+    from inventory_hosts import specs
+
+    host_specs = specs(str(LOCAL))
+    subprocess.run([str(TESTBED / "hosts.sh"), "up", *host_specs], check=True)  # fresh hosts
+    subprocess.run([str(TESTBED / "kube.sh"), "start"], check=True)
+    subprocess.run([str(TESTBED / "kube.sh"), "reset"], check=True, timeout=300)  # no app of an earlier site
+    site = LocalSite([s.split("=")[0] for s in host_specs])
+    yield site
+    subprocess.run([str(TESTBED / "hosts.sh"), "down", *site.names], check=False)

@@ -1,29 +1,28 @@
 """The site playbook on the real testbed: bad inventories stop in preflight with every problem
-listed and nothing changed; a run interrupted half-way converges on the next run; a -vvv log of
-the whole run holds no secret; a further run changes nothing."""
+listed and nothing changed; a dry run of fresh hosts runs preflight and exits 0; a run interrupted
+half-way converges on the next run; a -vvv log of the whole run holds no secret; a further run
+changes nothing; image upgrades roll without a failed request and a bad tag fails with the
+diagnosis. test_verify_truth then works on the site this leaves (conftest's local_site)."""
 
 from __future__ import annotations
 
 import base64
-import os
 import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 import urllib.parse
 from pathlib import Path
 
 import pytest
 import yaml
+from conftest import ansible_env, recap
 
 REPO = Path(__file__).resolve().parents[2]
 TESTBED = REPO / "tests" / "testbed"
 VENV_BIN = REPO / ".venv" / "bin"
 LOCAL = REPO / "inventories" / "local"
-sys.path.insert(0, str(TESTBED))
-from inventory_hosts import specs  # noqa: E402
 
 IGNORED_PREFIXES = ("/root/.ansible", "/tmp", "/run", "/var/log", "/var/tmp", "/var/lib/systemd", "/var/cache",
                     "/etc/machine-id", "/var/lib/dbus", "/root", "/etc/.pwd.lock",
@@ -31,22 +30,13 @@ IGNORED_PREFIXES = ("/root/.ansible", "/tmp", "/run", "/var/log", "/var/tmp", "/
 
 
 def env():
-    return dict(os.environ, PATH=f"{VENV_BIN}:{os.environ['PATH']}", ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
-                ANSIBLE_HOME=str(REPO / ".ansible"), ONPREM_WANDB_TESTBED=str(TESTBED), ANSIBLE_FORCE_COLOR="0",
-                ANSIBLE_NOCOLOR="1")
+    return ansible_env()
 
 
 def site(inventory: Path, *args: str, log: Path, timeout: int = 1800) -> subprocess.CompletedProcess:
     with log.open("w") as out:
         return subprocess.run([str(VENV_BIN / "ansible-playbook"), "-i", str(inventory), "site.yml", *args], cwd=REPO,
                               env=env(), stdout=out, stderr=subprocess.STDOUT, timeout=timeout, check=False)
-
-
-def recap(text: str) -> dict[str, dict[str, int]]:
-    out = {}
-    for host, counters in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", text, re.M):
-        out[host] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", counters)}
-    return out
 
 
 def host_changes(name: str) -> set[str]:
@@ -76,13 +66,9 @@ def cluster_state() -> str:
 
 
 @pytest.fixture(scope="module")
-def testbed():
-    host_specs = specs(str(LOCAL))
-    subprocess.run([str(TESTBED / "hosts.sh"), "up", *host_specs], check=True)
-    subprocess.run([str(TESTBED / "kube.sh"), "start"], check=True)
-    subprocess.run([str(TESTBED / "kube.sh"), "reset"], check=True, timeout=300)  # no app of an earlier site
-    yield [s.split("=")[0] for s in host_specs]
-    subprocess.run([str(TESTBED / "hosts.sh"), "down", *[s.split("=")[0] for s in host_specs]], check=False)
+def testbed(local_site):
+    """inventories/local's fresh hosts (shared with test_verify_truth, which runs on what this leaves)."""
+    return local_site.names
 
 
 @pytest.fixture()
@@ -140,7 +126,31 @@ def secrets_of(inventory: Path) -> list[str]:
     return forms
 
 
-def test_interrupted_run_converges_then_nothing_changes_and_no_secret_leaks(testbed, tmp_path):
+VERIFY_LINES = {"s3", "tls", "app", "wandb_verify", "mysql", "kubernetes"}
+
+
+def test_dry_run_of_fresh_hosts_runs_preflight_and_exits_0(testbed, tmp_path):
+    """--check --diff before anything was installed: preflight runs fully, the later plays report
+    what they would change and skip what needs packages that are not there yet, verify reports."""
+    before = {h: host_changes(h) for h in testbed}
+    log = tmp_path / "dry-fresh.log"
+    start = time.monotonic()
+    with log.open("w") as out:
+        result = subprocess.run([str(VENV_BIN / "ansible-playbook"), "-i", str(LOCAL), "site.yml", "--check", "--diff"],
+                                cwd=REPO, env=ansible_env(ANSIBLE_CALLBACK_RESULT_FORMAT="json"), stdout=out,
+                                stderr=subprocess.STDOUT, timeout=1200, check=False)
+    print(f"dry run of fresh hosts: {time.monotonic() - start:.1f} s")
+    text = log.read_text()
+    assert result.returncode == 0, text[-6000:]
+    assert "PLAY [Preflight" in text and "Preflight found" not in text
+    assert not re.search(r"^fatal:", text, re.M), text[-6000:]
+    found = set(re.findall(r'"(?:PASS|FAIL|WARN|SKIP)  (\w+): ', text))
+    assert found >= VERIFY_LINES, found
+    for host in testbed:
+        assert host_changes(host) == before[host], f"{host} changed in a dry run: {host_changes(host) - before[host]}"
+
+
+def test_interrupted_run_converges_then_nothing_changes_and_no_secret_leaks(testbed, local_site, tmp_path):
     # 1. interrupt a run half-way (inside the MinIO play, after MySQL changed its host)
     log1 = tmp_path / "interrupted.log"
     with log1.open("w") as out:
@@ -175,6 +185,7 @@ def test_interrupted_run_converges_then_nothing_changes_and_no_secret_leaks(test
     for role, check in [("mysql", "Check the W&B database password"), ("minio", "Check the root credentials"),
                         ("nginx", "Check the proxy inputs"), ("kubernetes", "Check the role's inputs")]:
         assert f"TASK [onprem.wandb.{role} : {check}]" in preflight_part, f"{role}: '{check}' did not run in the site preflight"
+    local_site.converged = True
 
 
 # --- upgrades on the converged site: the stand-in's two versions on the testbed's node --------
@@ -234,8 +245,10 @@ def wait_for_terminating_pods_gone(timeout_s: int = 180) -> float:
         time.sleep(1)
 
 
-def test_image_upgrade_rolls_without_a_failed_request(testbed, tmp_path):
+def test_image_upgrade_rolls_without_a_failed_request(testbed, local_site, tmp_path):
+    local_site.converge()
     assert deployed_image().endswith(":1.0.0")
+    local_site.converged = False  # another tag than the inventory's until the bad-tag test puts it back
     loop = RequestLoop()
     time.sleep(3)
     start = time.monotonic()
@@ -254,7 +267,7 @@ def test_image_upgrade_rolls_without_a_failed_request(testbed, tmp_path):
     assert not failed, f"{len(failed)} of {len(codes)} requests failed during the rollout: {loop.failures()}"
 
 
-def test_bad_tag_fails_with_the_diagnosis_while_the_old_pods_keep_serving(testbed, tmp_path):
+def test_bad_tag_fails_with_the_diagnosis_while_the_old_pods_keep_serving(testbed, local_site, tmp_path):
     wait_for_terminating_pods_gone()  # what an earlier rollout left draining is not this test's
     loop = RequestLoop()
     time.sleep(2)
@@ -271,3 +284,4 @@ def test_bad_tag_fails_with_the_diagnosis_while_the_old_pods_keep_serving(testbe
     rc, text = kubernetes_only(tmp_path, "back")
     assert rc == 0, text[-5000:]
     assert deployed_image().endswith(":1.0.0")
+    local_site.converged = True

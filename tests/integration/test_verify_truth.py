@@ -1,8 +1,8 @@
-"""verify tells the truth, and the whole site dry-runs.
+"""verify tells the truth, and the converged site dry-runs.
 
-On the embedded testbed (inventories/local): a dry run (--check --diff) of fresh hosts runs
-preflight fully and exits 0; the site converges; a dry run of the converged site exits 0 with
-changed=0 and verify's lines; then each dependency is broken in turn behind the roles' backs
+On the site of inventories/local (conftest's local_site: converged by test_site_reliability, whose
+dry run of the fresh hosts comes first, or here when this module runs alone): a dry run of the
+converged site exits 0 with changed=0 and verify's lines; then each dependency is broken in turn behind the roles' backs
 (wrong S3 secret, MinIO stopped, a MySQL parameter changed, an expired proxy certificate, the
 app not answering) and verify must print FAIL on that line and fail the run. Each break is
 undone before the next (and the last verify run passes again)."""
@@ -13,38 +13,29 @@ import datetime
 import os
 import re
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from conftest import ansible_env, recap
 
 REPO = Path(__file__).resolve().parents[2]
 TESTBED = REPO / "tests" / "testbed"
 VENV_BIN = REPO / ".venv" / "bin"
 LOCAL = REPO / "inventories" / "local"
-sys.path.insert(0, str(TESTBED))
-from inventory_hosts import specs  # noqa: E402
 
 CERT = "/etc/nginx/tls/onprem-wandb.crt"
 
 
 def env():
     kubeconfig = Path(os.environ.get("ONPREM_WANDB_STATE", Path.home() / ".cache/onprem-wandb/state")) / "kube/kubeconfig"
-    return dict(os.environ, PATH=f"{VENV_BIN}:{os.environ['PATH']}", ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
-                ANSIBLE_HOME=str(REPO / ".ansible"), ONPREM_WANDB_TESTBED=str(TESTBED), ANSIBLE_FORCE_COLOR="0",
-                ANSIBLE_NOCOLOR="1", ANSIBLE_CALLBACK_RESULT_FORMAT="json", ONPREM_WANDB_KUBECONFIG=str(kubeconfig))
+    return ansible_env(ANSIBLE_CALLBACK_RESULT_FORMAT="json", ONPREM_WANDB_KUBECONFIG=str(kubeconfig))
 
 
 def play(playbook: str, *args: str, timeout: int = 1800) -> tuple[int, str]:
     proc = subprocess.run([str(VENV_BIN / "ansible-playbook"), "-i", str(LOCAL), playbook, *args], cwd=REPO, env=env(),
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout, check=False)
     return proc.returncode, proc.stdout
-
-
-def recap(text: str) -> dict[str, dict[str, int]]:
-    return {host: {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", counters)}
-            for host, counters in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", text, re.M)}
 
 
 def lines(text: str) -> dict[str, str]:
@@ -74,29 +65,10 @@ EXPECTED = {"s3", "tls", "app", "wandb_verify", "mysql", "kubernetes"}
 
 
 @pytest.fixture(scope="module")
-def site():
-    host_specs = specs(str(LOCAL))
-    names = [s.split("=")[0] for s in host_specs]
-    subprocess.run([str(TESTBED / "hosts.sh"), "up", *host_specs], check=True)  # fresh hosts
-    subprocess.run([str(TESTBED / "kube.sh"), "start"], check=True)
-    subprocess.run([str(TESTBED / "kube.sh"), "reset"], check=True, timeout=300)  # no app of an earlier site
-    start = time.monotonic()
-    rc, out = play("site.yml", "--check", "--diff")
-    fresh = {"rc": rc, "out": out, "seconds": round(time.monotonic() - start, 1)}
-    rc, out = play("site.yml")
-    assert rc == 0, out[-5000:]
-    yield {"fresh": fresh}
-    subprocess.run([str(TESTBED / "hosts.sh"), "down", *names], check=False)
-
-
-def test_dry_run_of_fresh_hosts_runs_preflight_and_exits_0(site):
-    fresh = site["fresh"]
-    print(f"dry run of fresh hosts: {fresh['seconds']} s")
-    out = fresh["out"]
-    assert fresh["rc"] == 0, out[-6000:]
-    assert "PLAY [Preflight" in out and "Preflight found" not in out
-    assert not re.search(r"^fatal:", out, re.M), out[-6000:]
-    assert set(lines(out)) >= EXPECTED, lines(out)
+def site(local_site):
+    """The converged site of inventories/local: what test_site_reliability left, or converged here."""
+    local_site.converge()
+    return local_site
 
 
 def test_dry_run_of_the_converged_site_changes_nothing_and_verifies(site):
