@@ -50,12 +50,44 @@ for line in open(sys.argv[1], encoding="utf-8"):
         if play is not None and start is None:
             start = last
 rows.append((play, start))
-ends = [r[1] for r in rows[1:]] + [last]
-for (name, begin), end in zip(rows, ends):
-    print(f"  {end - (begin or end):6.1f} s  {name}")
+# a play that ran no task (no host in its group) has no clock of its own: it took 0 s
+for i, (name, begin) in enumerate(rows):
+    end = next((b for _, b in rows[i + 1:] if b is not None), last)
+    print(f"  {end - begin if begin is not None else 0.0:6.1f} s  {name}")
 PY
 echo "slowest tasks (profile_tasks):"
 awk '/TASKS RECAP/{f=1; next} f && / -+ [0-9.]+s$/' "$out/warm.log" | head -10
+# The floor: what one task step costs here with nothing to do (ping, become, same transport and
+# forks), once on one host and once on every managed host at the same time, times the task steps
+# of the busiest host of the re-run (a linear play waits for its slowest host at every task).
+cat >"$out/floor.yml" <<'YML'
+- name: Task-step floor
+  hosts: testbed
+  gather_facts: false
+  become: true
+  tasks:
+YML
+for _ in $(seq 20); do printf '    - ansible.builtin.ping:\n' >>"$out/floor.yml"; done
+floor() {  # floor LIMIT: seconds per task step (the first task opens the SSH connections: not counted)
+  "$V/ansible-playbook" -i inventories/local "$out/floor.yml" --limit "$1" >"$out/floor.log" 2>&1 || { tail -20 "$out/floor.log"; exit 1; }
+  "$V/python" - "$out/floor.log" <<'PY'
+import re, sys
+clock = [int(h) * 3600 + int(m) * 60 + float(s)
+         for h, m, s in re.findall(r"\) +(\d+):(\d\d):(\d\d\.\d+) \*+\s*$", open(sys.argv[1]).read(), re.M)]
+print(f"{(clock[-1] - clock[1]) / (len(clock) - 2):.2f}")
+PY
+}
+one=$(floor wandb-mysql)
+all=$(floor testbed)
+steps=$(grep -E '^\S+\s+: ok=' "$out/warm.log" | grep -v '^localhost' \
+        | awk '{split($3, o, "="); split($7, s, "="); if (o[2] + 0 > max) {max = o[2] + 0; h = $1; sk = s[2]}} END {print max, sk, h}')
+"$V/python" - "$one" "$all" $steps <<'PY'
+import sys
+one, every, steps, skipped, host = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+print(f"floor: a no-op task step (ping with become) takes {one:.2f} s on one host, {every:.2f} s on every managed "
+      f"host at once; the busiest host ({host}) ran {steps} tasks (and skipped {skipped}): "
+      f"{steps * one:.0f}-{steps * every:.0f} s of the re-run is that floor")
+PY
 cp "$out/warm.log" "${BENCH_LOG:-/tmp/onprem-wandb-site-warm.log}"
 echo "full log: ${BENCH_LOG:-/tmp/onprem-wandb-site-warm.log}"
 rm -rf "$out"

@@ -88,15 +88,23 @@ def verify(*extra: str) -> tuple[int, dict[str, str], str]:
     return rc, lines(out), out
 
 
+JOURNEY = {f"journey_{step}" for step in ("ready", "presign", "preflight", "put", "confirm", "get", "websocket",
+                                          "mysql_row")}
+
+
 def test_verify_passes_on_the_converged_site(site):
+    """What `molecule -s site` verifies: every line PASS, the user's journey through the site included
+    (wandb verify is a SKIP: the testbed runs the stand-in, which has no API key to give it)."""
     rc, found, out = verify()
     assert rc == 0, out[-4000:]
-    assert set(found) >= EXPECTED
-    assert all(found[n].startswith("PASS") for n in ("s3", "tls", "mysql")), found
+    assert set(found) >= EXPECTED | JOURNEY | {"redis"}, found
+    not_passed = {name: word for name, word in found.items() if not word.startswith("PASS") and name != "wandb_verify"}
+    assert not not_passed, not_passed
+    assert found["wandb_verify"].startswith("SKIP"), found
 
 
 def test_wrong_s3_secret_fails_s3(site):
-    rc, found, out = verify("-e", "wandb_s3_secret_key=not-the-secret-1")
+    rc, found, out = verify("--tags", "verify_s3", "-e", "wandb_s3_secret_key=not-the-secret-1")
     assert rc != 0 and found["s3"].startswith("FAIL"), found
     assert "not-the-secret-1" not in out
 
@@ -105,7 +113,7 @@ def test_minio_stopped_fails_s3(site):
     for host in ("wandb-minio-1", "wandb-minio-2"):
         sh(host, "systemctl stop minio")
     try:
-        rc, found, out = verify()
+        rc, found, out = verify("--tags", "verify_s3,verify_mysql")
         assert rc != 0 and found["s3"].startswith("FAIL"), found
         assert found["mysql"].startswith("PASS"), found  # only the broken line fails
     finally:
@@ -123,6 +131,24 @@ def test_mysql_parameter_changed_behind_the_role_fails_mysql(site):
         assert found["s3"].startswith("SKIP"), found  # not selected by --tags: a SKIP, not a silent PASS
     finally:
         sh("wandb-mysql", "mysql -e 'SET GLOBAL binlog_row_image = MINIMAL'")
+
+
+def test_redis_stopped_fails_redis(site):
+    sh("wandb-redis", "systemctl stop redis-server")
+    try:
+        rc, found, out = verify("--tags", "verify_redis")
+        assert rc != 0 and found["redis"].startswith("FAIL"), found
+        assert found["mysql"].startswith("SKIP"), found
+    finally:
+        sh("wandb-redis", "systemctl start redis-server")
+
+
+def test_deployment_running_another_image_fails_kubernetes(site):
+    # the inventory now pins another tag than the cluster runs (an upgrade not applied, or a
+    # rollback behind the role's back): the kubernetes line names both images
+    rc, found, out = verify("--tags", "verify_kubernetes", "-e", "kubernetes_image_tag=9.9.9")
+    assert rc != 0 and found["kubernetes"].startswith("FAIL"), found
+    assert "wandb-standin:1.0.0" in found["kubernetes"] and "wandb-standin:9.9.9" in found["kubernetes"], found
 
 
 def expired_cert() -> bytes:
@@ -152,7 +178,7 @@ def test_expired_proxy_certificate_fails_tls(site, tmp_path):
     subprocess.run(["podman", "cp", str(tmp_path / "expired.crt"), f"wandb-proxy:{CERT}"], check=True)
     sh("wandb-proxy", "nginx -s reload && sleep 1")
     try:
-        rc, found, out = verify()
+        rc, found, out = verify("--tags", "verify_https,verify_s3")
         assert rc != 0 and found["tls"].startswith("FAIL"), found
         assert found["s3"].startswith("FAIL"), found  # the S3 endpoint uses the same certificate
     finally:
@@ -161,21 +187,30 @@ def test_expired_proxy_certificate_fails_tls(site, tmp_path):
         sh("wandb-proxy", "nginx -s reload && sleep 1")
 
 
+# the app's lines only, and a short wait for /ready (the default is the app's whole startup budget)
+APP_CHECKS = ("--tags", "verify_https,verify_journey,verify_kubernetes", "-e", "verify_app_ready_timeout=20")
+
+
 def test_app_not_answering_fails_app_where_required(site):
     # the local API server has no nodes (no pod answers): with verify_require_app the app and
     # the kubernetes lines fail the run; without it they only warn
-    rc, found, out = verify("-e", "verify_require_app=true")
+    rc, found, out = verify(*APP_CHECKS, "-e", "verify_require_app=true")
     scaled = found["app"].startswith("PASS")
     if scaled:  # a real node runs the app: stop it answering behind the role's back
         kubectl("scale", "deployment/wandb", "--replicas=0")
         kubectl("wait", "--for=delete", "pod", "-l", "app.kubernetes.io/name=wandb", "--timeout=120s")
     try:
-        rc, found, out = verify("-e", "verify_require_app=true")
+        rc, found, out = verify(*APP_CHECKS, "-e", "verify_require_app=true")
         assert rc != 0 and found["app"].startswith("FAIL"), found
+        assert found["journey_ready"].startswith("FAIL"), found  # the journey cannot start: its first step fails
+        if scaled:  # 0 replicas wanted is not "all wanted pods ready"
+            assert found["kubernetes"].startswith("FAIL") and "scaled to 0" in found["kubernetes"], found
         if not scaled:  # the Deployment wants a pod that is not ready
             assert found["kubernetes"].startswith("FAIL") and "pods ready" in found["kubernetes"], found
-        rc, found, out = verify("-e", "verify_require_app=false")
+        rc, found, out = verify(*APP_CHECKS, "-e", "verify_require_app=false")  # a survey's text answer: a string
         assert rc == 0 and found["app"].startswith("WARN"), found
+        skipped = {n: w for n, w in found.items() if n in JOURNEY and not w.startswith("SKIP")}
+        assert not skipped, skipped  # an optional app that does not answer: its journey is skipped, saying why
     finally:
         if scaled:
             kubectl("scale", "deployment/wandb", "--replicas=1")
