@@ -143,7 +143,12 @@ def test_dry_run_of_fresh_hosts_runs_preflight_and_exits_0(testbed, tmp_path):
     text = log.read_text()
     assert result.returncode == 0, text[-6000:]
     assert "PLAY [Preflight" in text and "Preflight found" not in text
-    assert not re.search(r"^fatal:", text, re.M), text[-6000:]
+    # nothing fails before verify; verify's checks fail against hosts with nothing installed yet
+    # (their rescues record the FAIL lines) and a dry run reports them without failing
+    before_verify = text.split("PLAY [Verify", 1)[0]
+    assert not re.search(r"^fatal:", before_verify, re.M), before_verify[-6000:]
+    assert all(c["failed"] == 0 for c in recap(text).values()), recap(text)
+    assert "this dry run of the host stops here" in text  # the hosts without their packages say why
     found = set(re.findall(r'"(?:PASS|FAIL|WARN|SKIP)  (\w+): ', text))
     assert found >= VERIFY_LINES, found
     for host in testbed:
