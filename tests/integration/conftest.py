@@ -175,9 +175,19 @@ class LocalSite:
     hosts and the cluster hold what site.yml with the unchanged inventory makes (a test that moves
     the site away from it sets it False and back to True once it restored it)."""
 
-    def __init__(self, names: list[str], converged: bool = False):
+    def __init__(self, names: list[str], converged: bool = False, keep: bool = False):
         self.names = names
         self.converged = converged
+        self.keep = keep  # a developer's make demo: never removed
+        self.up = True
+
+    def down(self) -> None:
+        """Remove the hosts (once). Another site with the same names and DNS aliases (wandb.onprem.test)
+        on the testbed network, e.g. test_component_playbooks' or test_awx_runner's, would otherwise
+        share the name with these hosts: DNS answers with both proxies."""
+        if self.up and not self.keep:
+            subprocess.run([str(TESTBED / "hosts.sh"), "down", *self.names], check=False)
+        self.up = False
 
     def converge(self) -> None:
         """Run site.yml unless the site is known to be converged (a module run alone)."""
@@ -190,6 +200,21 @@ class LocalSite:
         self.converged = True
 
 
+_LOCAL_SITE: dict[str, object] = {"last": None, "site": None}
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Remember the last test that uses local_site: its hosts go as soon as it ends."""
+    users = [item.nodeid for item in items if "local_site" in getattr(item, "fixturenames", ())]
+    _LOCAL_SITE["last"] = users[-1] if users else None
+
+
+def pytest_runtest_teardown(item, nextitem):
+    site = _LOCAL_SITE["site"]
+    if site is not None and item.nodeid == _LOCAL_SITE["last"]:
+        site.down()
+
+
 @pytest.fixture(scope="session")
 def local_site():
     import sys
@@ -198,12 +223,15 @@ def local_site():
     from inventory_hosts import specs
 
     host_specs = specs(str(LOCAL))
+    names = [s.split("=")[0] for s in host_specs]
     if os.environ.get("ONPREM_WANDB_LOCAL_SITE") == "reuse":  # a developer's converged `make demo`: kept
-        yield LocalSite([s.split("=")[0] for s in host_specs], converged=True)
+        yield LocalSite(names, converged=True, keep=True)
         return
     subprocess.run([str(TESTBED / "hosts.sh"), "up", *host_specs], check=True)  # fresh hosts
     subprocess.run([str(TESTBED / "kube.sh"), "start"], check=True)
     subprocess.run([str(TESTBED / "kube.sh"), "reset"], check=True, timeout=300)  # no app of an earlier site
-    site = LocalSite([s.split("=")[0] for s in host_specs])
+    site = LocalSite(names)
+    _LOCAL_SITE["site"] = site
     yield site
-    subprocess.run([str(TESTBED / "hosts.sh"), "down", *site.names], check=False)
+    site.down()
+    _LOCAL_SITE["site"] = None
