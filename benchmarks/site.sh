@@ -79,9 +79,9 @@ PY
 }
 one=$(floor wandb-mysql)
 all=$(floor testbed)
-steps=$(grep -E '^\S+\s+: ok=' "$out/warm.log" | grep -v '^localhost' \
+read -r steps skipped host < <(grep -E '^\S+\s+: ok=' "$out/warm.log" | grep -v '^localhost' \
         | awk '{split($3, o, "="); split($7, s, "="); if (o[2] + 0 > max) {max = o[2] + 0; h = $1; sk = s[2]}} END {print max, sk, h}')
-"$V/python" - "$one" "$all" $steps <<'PY'
+"$V/python" - "$one" "$all" "$steps" "$skipped" "$host" <<'PY'
 import sys
 one, every, steps, skipped, host = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
 print(f"floor: a no-op task step (ping with become) takes {one:.2f} s on one host, {every:.2f} s on every managed "
