@@ -9,8 +9,9 @@ __metaclass__ = type
 
 import os  # noqa: E402
 
-from ansible.errors import AnsibleError, AnsibleUndefinedVariable  # noqa: E402
+from ansible.errors import AnsibleUndefinedVariable  # noqa: E402
 from ansible.plugins.action import ActionBase  # noqa: E402
+from ansible.template import is_trusted_as_template  # noqa: E402
 from ansible_collections.onprem.wandb.plugins.module_utils import preflight_rules as pr  # noqa: E402
 
 COLLECTION_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -167,30 +168,30 @@ class _Checker:
             value = self.templar.template(raw)
         except AnsibleUndefinedVariable as exc:
             missing = pr.undefined_name(exc) or pr.undefined_name(getattr(exc, "message", ""))
-            line = pr.explain_undefined(name, missing)
+            literal = bool(self.rules.get(name, {}).get("secret")) and not pr.is_indirection(raw)
+            line = pr.explain_undefined(name, missing, literal=literal)
             self.values[name] = _Unreadable(line, missing or name)
             raise self.values[name] from None
-        except AnsibleError as exc:
+        except Exception as exc:  # noqa: BLE001 - a bad value must become a problem, never a crash
             culprit = self._culprit(name, raw)
             if culprit:
                 line = pr.explain_template_error(name, culprit)
             else:
-                rule = self.rules.get(name, {})
-                detail = type(exc).__name__ if rule.get("secret") else _first_line(exc)
-                line = pr.problem(name, "could not be evaluated: %s" % detail, "correct its value")
+                secret = bool(self.rules.get(name, {}).get("secret"))
+                # a secret's error text can quote the secret: only the kind of error is shown
+                detail = type(exc).__name__ if secret else _first_line(exc)
+                line = pr.explain_expression_error(name, detail, secret=secret and not pr.is_indirection(raw))
             self.values[name] = _Unreadable(line, culprit or name)
-            raise self.values[name] from None
-        except Exception as exc:  # noqa: BLE001 - a bad value must become a problem, never a crash
-            rule = self.rules.get(name, {})
-            detail = type(exc).__name__ if rule.get("secret") else _first_line(exc)
-            self.values[name] = _Unreadable(pr.problem(name, "could not be evaluated: %s" % detail, "correct its value"), name)
             raise self.values[name] from None
         self.values[name] = value
         return value
 
     def _culprit(self, name, raw, depth=0):
-        """Which variable's own text holds stray template characters: this one, one it refers to, or None."""
-        if pr.has_template_chars(raw) and not pr.references(raw):
+        """Which variable's own text Jinja cannot parse (stray {{ {% {#): this one, one it refers to, or None.
+
+        A text that parses is an expression someone wrote; its failure is not a value to mark !unsafe.
+        """
+        if pr.has_template_chars(raw) and not pr.parses_as_template(raw):
             return name
         if depth > 5:
             return None
@@ -216,6 +217,11 @@ class _Checker:
             value = self.value(name)
         except _Unreadable as unreadable:
             return [(unreadable.key, unreadable.line)]
+        if rule.get("secret") and value is not pr.MISSING:
+            # a Jinja comment renders to nothing, without an error: "a{#b#}c" would reach the server as "ac"
+            holder = self._holder_of(name, self.raw(name), lambda text: "{#" in text and is_trusted_as_template(text))
+            if holder:
+                return [(holder, pr.explain_template_error(name, holder, dropped=True))]
         problems = pr.check_value(name, value, rule, (), is_file=os.path.isfile)
         if problems:
             # an unset variable is one root cause, however many others refer to it
@@ -233,16 +239,20 @@ class _Checker:
                     who, what, rule.get("placeholder_fix") or "replace it with your site's real value"))]
         return [(line, line) for line in pr.check_relations(name, value, rule, self.lookup)]
 
-    def _holder(self, name, raw, placeholders, depth=0):
+    def _holder(self, name, raw, placeholders):
         """The variable whose raw text carries a placeholder: this one, one it refers to, or None."""
+        return self._holder_of(name, raw, lambda text: bool(pr.find_placeholder(text, placeholders)))
+
+    def _holder_of(self, name, raw, test, depth=0):
+        """The variable whose own raw text passes ``test``: this one, one it refers to, or None."""
         texts = raw if isinstance(raw, (list, tuple)) else [raw]
-        if pr.find_placeholder([t for t in texts if isinstance(t, str)], placeholders):
+        if any(isinstance(t, str) and test(t) for t in texts):
             return name
         if depth > 5:
             return None
         for text in texts:
             for ref in pr.references(text):
-                found = self._holder(ref, self.raw(ref), placeholders, depth + 1)
+                found = self._holder_of(ref, self.raw(ref), test, depth + 1)
                 if found:
                     return found
         return None

@@ -155,26 +155,70 @@ def has_template_chars(value):
     return isinstance(value, str) and any(start in value for start in _JINJA_START)
 
 
+def parses_as_template(text):
+    """Whether Jinja can parse ``text``: False for a literal whose {{ {% {# start no template (a pasted secret).
+
+    A text that parses but fails when rendered (an unknown filter, 1/0, a missing variable) is an
+    expression someone wrote: its error is reported as it is, not as a value to mark !unsafe.
+    """
+    import jinja2  # the controller's (Ansible's) Jinja; only the action plugin calls this
+
+    try:
+        jinja2.Environment().parse(text)
+    except jinja2.TemplateSyntaxError:
+        return False
+    return True
+
+
+_INDIRECTION_RE = re.compile(r"^\s*\{\{\s*[A-Za-z_][A-Za-z0-9_]*\s*\}\}\s*$")
+
+
+def is_indirection(raw):
+    """Whether ``raw`` is only a reference to another variable, like "{{ vault_wandb_license }}"."""
+    return isinstance(raw, str) and bool(_INDIRECTION_RE.match(raw))
+
+
 def undefined_name(message):
     """The variable name in an undefined-variable error message, or None."""
     match = _UNDEFINED_RE.search(str(message))
     return match.group(1) if match else None
 
 
-def explain_undefined(name, missing, vault_hint="inventories/onprem/group_vars/all/vault.yml.example"):
-    """An undefined-variable problem of ``name``; ``missing`` is what is really undefined."""
+def explain_undefined(name, missing, vault_hint="inventories/onprem/group_vars/all/vault.yml.example", literal=False):
+    """An undefined-variable problem of ``name``; ``missing`` is what is really undefined.
+
+    ``literal``: the value is a secret whose text is more than a reference ("ab{{cd}}ef"), so the
+    {{ may be part of the secret itself: the fix also names !unsafe.
+    """
     if missing and missing != name:
         where = "the vault (see %s)" % vault_hint if missing.startswith("vault_") else "the inventory (group_vars)"
-        return problem(name, "refers to %s, which is not set" % missing, "set %s in %s" % (missing, where))
+        fix = "set %s in %s" % (missing, where)
+        if literal:
+            fix += ", or, if {{ is part of the secret itself, mark the value !unsafe: %s: !unsafe '...'" % name
+        return problem(name, "refers to %s, which is not set" % missing, fix)
     return problem(name, "is not set", "set it in the inventory (group_vars, or the vault for a secret)")
 
 
-def explain_template_error(name, culprit):
-    """A value whose own text Ansible tried to render as a template (a secret with {{ {% {#)."""
+def explain_template_error(name, culprit, dropped=False):
+    """A value whose own text Ansible tried to render as a template (a secret with {{ {% {#).
+
+    ``dropped``: the text rendered without an error, but a {# ... #} in it became nothing (the
+    secret the servers would get is not the one written).
+    """
     who = name if culprit in (None, name) else "%s (through %s)" % (culprit, name)
     target = culprit or name
-    return problem(who, "contains template characters ({{, {% or {#) that Ansible tries to render",
+    what = ("contains {#, which Ansible renders as the start of a Jinja comment: the part from it would be dropped from"
+            " the secret" if dropped else "contains template characters ({{, {% or {#) that Ansible tries to render")
+    return problem(who, what,
                    "mark the value !unsafe in the vault/inventory: %s: !unsafe '...'" % target)
+
+
+def explain_expression_error(name, detail, secret=False):
+    """A value that is a template expression which parses but fails when rendered (1/0, an unknown filter)."""
+    fix = "correct the expression"
+    if secret:
+        fix += ", or, if {{ {% {# are part of the secret itself, mark the value !unsafe: " + name + ": !unsafe '...'"
+    return problem(name, "could not be evaluated: %s" % detail, fix)
 
 
 def _check_type(name, value, rule):

@@ -16,6 +16,7 @@ that need fresh hosts then fail).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -26,6 +27,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 TESTBED = REPO / "tests" / "testbed"
@@ -162,6 +164,24 @@ def ansible_env(**extra: str) -> dict[str, str]:
     return dict(os.environ, PATH=f"{VENV_BIN}:{os.environ['PATH']}", ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
                 ANSIBLE_HOME=str(REPO / ".ansible"), ONPREM_WANDB_TESTBED=str(TESTBED), ANSIBLE_FORCE_COLOR="0",
                 ANSIBLE_NOCOLOR="1", **extra)
+
+
+class AnsibleYamlLoader(yaml.SafeLoader):
+    """YAML as Ansible reads our inventories and awx/*.yml: `!unsafe` keeps its text (never templated)."""
+
+
+AnsibleYamlLoader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))
+
+
+def load_ansible_yaml(path: Path):
+    return yaml.load(path.read_text(), Loader=AnsibleYamlLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+def unsafe_yaml(values: dict, unsafe: set[str]) -> str:
+    """A vars file: the strings of the keys in ``unsafe`` marked !unsafe (as AWX writes survey answers and
+    credentials' extra vars), the rest as JSON (which YAML reads)."""
+    return "".join(f"{k}: {'!unsafe ' if k in unsafe and isinstance(v, str) else ''}{json.dumps(v)}\n"
+                   for k, v in values.items())
 
 
 def recap(text: str) -> dict[str, dict[str, int]]:

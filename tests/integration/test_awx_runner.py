@@ -37,6 +37,7 @@ USER = "awxjob"
 HOME = f"/home/{USER}"
 RUN = "ssh-awx-runner"
 sys.path.insert(0, str(TESTBED))
+from conftest import load_ansible_yaml, unsafe_yaml  # noqa: E402
 from inventory_hosts import specs  # noqa: E402
 
 HOSTS = [s.split("=")[0] for s in specs(str(LOCAL))]
@@ -134,15 +135,8 @@ def controller(site_hosts, tmp_path_factory):
         subprocess.run(["podman", "rm", "-f", "-t", "0", CONTROLLER], capture_output=True, check=False)
 
 
-class AwxLoader(yaml.SafeLoader):
-    """awx/*.yml as Ansible reads them: `!unsafe` marks text that must not be templated (injector templates)."""
-
-
-AwxLoader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))
-
-
 def load_awx_yaml(path: Path):
-    return yaml.load(path.read_text(), Loader=AwxLoader)  # noqa: S506 - a SafeLoader subclass
+    return load_ansible_yaml(path)  # `!unsafe` marks text that must not be templated (injector templates)
 
 
 def awx_job(controller_tmp: Path) -> dict:
@@ -167,7 +161,7 @@ def awx_job(controller_tmp: Path) -> dict:
     injected: set[str] = set()
     for ctype in load_awx_yaml(REPO / "awx" / "credential_types.yml")["awx_credential_types"]:
         injected |= set(ctype.get("injectors", {}).get("extra_vars", {}))
-    secrets = yaml.safe_load((LOCAL / "group_vars" / "all" / "secrets.yml").read_text())
+    secrets = load_ansible_yaml(LOCAL / "group_vars" / "all" / "secrets.yml")
     credentials = {k: v for k, v in secrets.items() if k in injected}
     assert credentials, "no inventories/local secret is injected by an AWX credential type"
     return {"extravars": {**extra_vars, **answers, **credentials,
@@ -178,7 +172,8 @@ def awx_job(controller_tmp: Path) -> dict:
                                                     f"{next(VENV.glob('lib/python3*/site-packages'))}"},
             "cmdline": "-u deploy --become",
             # secrets no credential type injects stay in the inventory (a site keeps them in a vault file)
-            "inventory_secrets": {k: v for k, v in secrets.items() if k not in injected}}
+            "inventory_secrets": {k: v for k, v in secrets.items() if k not in injected},
+            "unsafe": set(answers) | set(credentials)}
 
 
 def test_site_job_through_ansible_runner_as_awx_runs_it(controller):
@@ -194,8 +189,13 @@ def test_site_job_through_ansible_runner_as_awx_runs_it(controller):
         rel = path.relative_to(LOCAL).as_posix()
         if rel != "group_vars/all/secrets.yml":
             inv[f"inventory/{rel}"] = rename(path.read_text()).encode()
-    inv["inventory/group_vars/all/secrets.yml"] = yaml.safe_dump(job.pop("inventory_secrets")).encode()
+    inventory_secrets = job.pop("inventory_secrets")
+    inv["inventory/group_vars/all/secrets.yml"] = unsafe_yaml(inventory_secrets, set(inventory_secrets)).encode()
+    # AWX writes env/extravars with survey answers and credentials' values marked !unsafe (only the
+    # template's own extra_vars may hold Jinja): a password with {# reaches the play verbatim
+    extravars, unsafe = job.pop("extravars"), job.pop("unsafe")
     env = {f"env/{k}": (json.dumps(v) if k != "cmdline" else v).encode() for k, v in job.items()}
+    env["env/extravars"] = unsafe_yaml(extravars, unsafe).encode()
     put({**inv, **env, "env/ssh_key": Path(controller / "ssh" / "id_ed25519")}, f"{HOME}/job")
     ctl("sh", "-c", f"ln -sfn {HOME}/project {HOME}/job/project && rm -rf {HOME}/.ssh")
     for attempt in ("converge", "rerun"):

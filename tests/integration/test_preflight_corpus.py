@@ -32,6 +32,7 @@ DB, S3, PROXY, CTL = "pf-db", "pf-s3", "pf-proxy", "pf-ctl"
 FQDN, S3_FQDN = "pf-wandb.onprem.test", "pf-s3.onprem.test"
 # valid values with every hostile character: they must pass (and the site test logs in with them)
 HOSTILE_PASSWORD = "W&B:p@ss/w%rd#1 'x\"\\$y{#z {{ no }} %}"
+REDIS_PASSWORD = "r3dis p@ss:{{w}}/{#x#}"
 CENTOS_OS_RELEASE = ('NAME="CentOS Stream"\nVERSION="9"\nID="centos"\nID_LIKE="rhel fedora"\nVERSION_ID="9"\n'
                      'PLATFORM_ID="platform:el9"\nPRETTY_NAME="CentOS Stream 9"\n')
 
@@ -52,6 +53,7 @@ class Site:
             "clients": {"hosts": {PROXY: {}}},
             "kube_access": {"hosts": {CTL: {}}},
             "kubernetes_workers": {"hosts": {DB: {}}},
+            "redis": {"hosts": {PROXY: {}}},
         }, "vars": {"ansible_connection": "testbed_podman", "ansible_user": "root"}}}
         self.vars = {
             "wandb_fqdn": FQDN, "wandb_url": "https://{{ wandb_fqdn }}", "wandb_region": "us-east-1",
@@ -62,13 +64,15 @@ class Site:
             "wandb_db_password": "{{ vault_wandb_db_password }}", "wandb_license": "{{ vault_wandb_license }}",
             "wandb_s3_access_key": "wandb-app", "wandb_s3_secret_key": "{{ vault_wandb_s3_secret_key }}",
             "minio_root_user": "pf-root", "minio_root_password": "{{ vault_minio_root_password }}",
+            "wandb_redis_password": "{{ vault_wandb_redis_password }}",
             # the kubernetes role's checks need a cluster; this corpus checks its inputs only
-            "preflight_component_roles": {"mysql": "mysql", "minio": "minio", "proxy": "nginx"},
+            "preflight_component_roles": {"mysql": "mysql", "minio": "minio", "proxy": "nginx", "redis": "redis"},
             "preflight_worker_data_path": "/tmp", "preflight_mysql_data_path": "/tmp",
         }
         self.vault = {
             "vault_wandb_db_password": HOSTILE_PASSWORD, "vault_wandb_license": "pf-license-not-valid",
             "vault_wandb_s3_secret_key": "pf/secret+key:{#2026#}", "vault_minio_root_password": "root p@ss/w{%rd#",
+            "vault_wandb_redis_password": REDIS_PASSWORD,
         }
         self.group_vars = {
             "mysql": {"mysql_install": "repo"},
@@ -79,6 +83,7 @@ class Site:
                       "nginx_upstreams": ["127.0.0.1:32080"], "nginx_s3_enabled": True, "nginx_s3_fqdn": S3_FQDN,
                       "nginx_s3_upstreams": [f"{S3}:9000"]},
             "kube_access": {"kubernetes_kubeconfig": "/root/kubeconfig", "ansible_python_interpreter": "/usr/bin/python3"},
+            "redis": {"redis_tls_mode": "local_ca", "redis_local_ca_dir": str(root / "local-ca")},
         }
 
     def write(self, case: str, vars_: dict | None = None, vault: dict | None = None, group_vars: dict | None = None,
@@ -237,6 +242,17 @@ CASES = {
     "access_key_with_colon": ({"vars": {"wandb_s3_access_key": "wandb:app"}}, "wandb_s3_access_key", ["access key"]),
     "namespace_upper": ({"group_vars": {"kube_access": {"kubernetes_namespace": "W&B"}}}, "kubernetes_namespace",
                         ["DNS label"]),
+    # redis
+    "redis_password_vault_missing": ({"drop": ("vault_wandb_redis_password",)}, "wandb_redis_password",
+                                     ["vault_wandb_redis_password"]),
+    "redis_port_out_of_range": ({"group_vars": {"redis": {"redis_port": 70000}}}, "redis_port", ["out of range"]),
+    "redis_user_default": ({"vars": {"wandb_redis_user": "default"}}, "redis_wandb_user", ["other than 'default'"]),
+    "redis_maxmemory_percent_high": ({"group_vars": {"redis": {"redis_maxmemory_percent": 95}}},
+                                     "redis_maxmemory_percent", ["out of range"]),
+    "redis_tls_files_missing": ({"group_vars": {"redis": {"redis_tls_mode": "files",
+                                                          "redis_tls_cert_src": "/nonexistent/redis.crt",
+                                                          "redis_tls_key_src": "/nonexistent/redis.key"}}},
+                                "redis_tls_cert_src", ["not a file"]),
     "drive_relative": ({"group_vars": {"minio": {"minio_drives": ["srv/d1", "/srv/d2", "/srv/d3", "/srv/d4"]}}},
                        "minio_drives[0]", ["absolute"]),
 }
@@ -277,7 +293,7 @@ def check_outcome(case: str, rc: int, text: str) -> None:
     _inventory, variable, words = CASES.get(case) or HOST_CASES[case]
     assert rc != 0, f"{case}: preflight passed: {text[-2000:]}"
     assert "Traceback" not in text, f"{case}: a crash: {text[-3000:]}"
-    for secret in (HOSTILE_PASSWORD, "{#2026#}", "root p@ss/w{%rd#"):
+    for secret in (HOSTILE_PASSWORD, "{#2026#}", "root p@ss/w{%rd#", REDIS_PASSWORD):
         assert secret not in text
     if case in ARGUMENT_SPEC_CASES:
         assert "Validating arguments against arg spec" in text and "argument_errors" in text, text[-3000:]

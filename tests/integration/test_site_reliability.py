@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ansible_env, recap
+from conftest import ansible_env, load_ansible_yaml, recap, unsafe_yaml
 
 REPO = Path(__file__).resolve().parents[2]
 TESTBED = REPO / "tests" / "testbed"
@@ -76,9 +76,9 @@ def bad_inventory(tmp_path):
     inv = tmp_path / "bad"
     shutil.copytree(LOCAL, inv, ignore=shutil.ignore_patterns("local-ca"))
     secrets = inv / "group_vars" / "all" / "secrets.yml"
-    data = yaml.safe_load(secrets.read_text())
+    data = load_ansible_yaml(secrets)
     del data["wandb_license"]                                  # a missing secret
-    secrets.write_text(yaml.safe_dump(data))
+    secrets.write_text(unsafe_yaml(data, set(data)))           # the others stay !unsafe
     minio = inv / "group_vars" / "minio.yml"
     data = yaml.safe_load(minio.read_text())
     data["minio_region"] = "eu-west-1"                         # region differs from wandb_region
@@ -118,7 +118,7 @@ def test_bad_inventory_fails_in_preflight_listing_everything_and_changes_nothing
 
 
 def secrets_of(inventory: Path) -> list[str]:
-    data = yaml.safe_load((inventory / "group_vars" / "all" / "secrets.yml").read_text())
+    data = load_ansible_yaml(inventory / "group_vars" / "all" / "secrets.yml")
     values = [str(v) for v in data.values() if len(str(v)) >= 8 and v != "wandb-app"]
     forms = []
     for v in values:
