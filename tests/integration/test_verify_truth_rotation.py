@@ -5,7 +5,8 @@ way a vault passes them (!unsafe). Afterwards, checked from outside the playbook
 credential works where it is used, each previous one is refused, W&B rolled out exactly once and
 every verify line passes (the app stand-in's /ready pings MySQL and the bucket with what it got).
 
-The site no longer matches the inventory afterwards: local_site.converged is set False.
+The site no longer matches the inventory afterwards: local_site.converged is set False. The file
+name sorts right after test_verify_truth.py, so a whole-directory run keeps that order too.
 """
 
 from __future__ import annotations
@@ -48,11 +49,10 @@ def rotated(local_site, tmp_path_factory):
     return out, before, after
 
 
-def mysql_login(password: str) -> str:
-    """A TCP login as W&B's user from the MySQL host itself; the client's answer (stdout+stderr)."""
-    proc = subprocess.run(["podman", "exec", "-e", f"MYSQL_PWD={password}", "wandb-mysql", "mysql", "-h", "wandb-mysql",
+def mysql_login(password: str) -> subprocess.CompletedProcess:
+    """A TCP login as W&B's user from the MySQL host itself."""
+    return subprocess.run(["podman", "exec", "-e", f"MYSQL_PWD={password}", "wandb-mysql", "mysql", "-h", "wandb-mysql",
                            "-u", "wandb_local", "-N", "-e", "SELECT 1"], capture_output=True, text=True, check=False)
-    return proc.stdout + proc.stderr
 
 
 def mc_ls(access_key: str, secret_key: str) -> str:
@@ -84,8 +84,10 @@ def test_w_and_b_rolled_out_exactly_once(rotated):
 
 
 def test_the_new_database_password_logs_in_and_the_previous_is_refused(rotated):
-    assert mysql_login(NEW["wandb_db_password"]).strip().endswith("1")
-    assert "Access denied" in mysql_login(OLD["wandb_db_password"])
+    new = mysql_login(NEW["wandb_db_password"])
+    assert new.returncode == 0 and new.stdout.split() == ["1"], new.stdout + new.stderr
+    old = mysql_login(OLD["wandb_db_password"])
+    assert old.returncode != 0 and "Access denied" in old.stderr, old.stdout + old.stderr
 
 
 def test_the_new_key_pair_reads_the_bucket_and_the_previous_user_is_gone(rotated):
