@@ -107,3 +107,19 @@ def test_w_and_b_runs_with_the_new_license_and_key_pair(rotated):
     assert base64.b64decode(secret["LICENSE"]).decode() == NEW["wandb_license"]
     bucket = base64.b64decode(secret["BUCKET"]).decode() if "BUCKET" in secret else ""
     assert NEW["wandb_s3_access_key"] in bucket and OLD["wandb_s3_access_key"] + ":" not in bucket
+
+
+@pytest.mark.parametrize("extra, named", [
+    ({"rotate": ["wandb_db_password"]}, "wandb_db_password_previous"),
+    ({"rotate": ["wandb_s3_access_key"], "wandb_s3_access_key_previous": "wandb-app"}, "wandb_s3_access_key_previous"),
+    ({"rotate": ["mysql_root_password"], "mysql_root_password_previous": "x"}, "mysql_root_auth: password"),
+    ({"rotate": ["wandb_redis_passwd"]}, "Set rotate to a list of"),
+])
+def test_a_rotation_without_what_it_needs_stops_before_any_host(extra, named, tmp_path):
+    """Checked on the controller only: no host of the inventory is contacted (they need not even be up)."""
+    path = tmp_path / "extra.yml"
+    path.write_text(unsafe_yaml({k: v for k, v in extra.items() if k != "rotate"}, set(extra))
+                    + f"rotate: {json.dumps(extra['rotate'])}\n")
+    rc, out = play("playbooks/rotate_credentials.yml", "-e", f"@{path}", timeout=300)
+    assert rc != 0 and named in out, out[-3000:]
+    assert set(recap(out)) == {"localhost"}, recap(out)
