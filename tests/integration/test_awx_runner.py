@@ -37,7 +37,7 @@ USER = "awxjob"
 HOME = f"/home/{USER}"
 RUN = "ssh-awx-runner"
 sys.path.insert(0, str(TESTBED))
-from conftest import load_ansible_yaml, unsafe_yaml  # noqa: E402
+from conftest import load_ansible_yaml, recap, unsafe_yaml  # noqa: E402
 from inventory_hosts import specs  # noqa: E402
 
 HOSTS = [s.split("=")[0] for s in specs(str(LOCAL))]
@@ -205,11 +205,11 @@ def test_site_job_through_ansible_runner_as_awx_runs_it(controller):
         assert run.returncode == 0, f"{attempt}: rc={run.returncode}\n{stdout[-6000:]}\n{run.stderr.decode()[-2000:]}"
         status = ctl("cat", f"{HOME}/job/artifacts/{attempt}/status").stdout.decode().strip()
         assert status == "successful", stdout[-4000:]
-        recap = {h: dict(re.findall(r"(\w+)=(\d+)", c)) for h, c in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", stdout, re.M)}
-        assert set(recap) >= {"ssh-mysql", "ssh-proxy", "localhost"}, recap
+        counters = recap(stdout)
+        assert set(counters) >= {"ssh-mysql", "ssh-proxy", "localhost"}, counters
         assert "PLAY [Preflight every host" in stdout and "PLAY [Verify the site" in stdout
         if attempt == "rerun":
-            assert all(c["changed"] == "0" for c in recap.values()), recap
+            assert all(c["changed"] == 0 for c in counters.values()), counters
     # the job reached the hosts as deploy over SSH and became root there; the controller stayed unprivileged
     assert ctl("id", "-u").stdout.decode().strip() != "0"
     sshd = subprocess.run(["podman", "exec", "ssh-mysql", "journalctl", "-q", "-u", "ssh", "--no-pager"],

@@ -6,8 +6,6 @@ playbook sends and how a second run behaves; it cannot prove AWX accepts every f
 """
 
 import json
-import os
-import re
 import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,6 +14,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import yaml
+from conftest import ansible_env, recap
 
 REPO = Path(__file__).resolve().parents[2]
 PLAYBOOK = "playbooks/awx_setup.yml"
@@ -155,16 +154,15 @@ def run_setup(ctl, tmp_path, *extra):
     }}
     secrets = tmp_path / "awx-credentials.yml"
     secrets.write_text(yaml.safe_dump(inputs), encoding="utf-8")
-    env = dict(os.environ, CONTROLLER_HOST=ctl.url, CONTROLLER_OAUTH_TOKEN="test-token", CONTROLLER_VERIFY_SSL="false",
-               ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    env = ansible_env(CONTROLLER_HOST=ctl.url, CONTROLLER_OAUTH_TOKEN="test-token", CONTROLLER_VERIFY_SSL="false")
     proc = subprocess.run(
         [str(REPO / ".venv/bin/ansible-playbook"), PLAYBOOK, "-e", f"@{secrets}",
          "-e", "awx_project_scm_url=https://git.corp.lan/onprem-wandb.git", "-e", "awx_ee_image=registry.corp.lan/ee:1", *extra],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False,
     )
-    recap = re.search(r"localhost\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", proc.stdout)
-    assert proc.returncode == 0 and recap, proc.stdout[-4000:] + proc.stderr[-2000:]
-    return int(recap.group(2)), proc.stdout + proc.stderr
+    counters = recap(proc.stdout).get("localhost")
+    assert proc.returncode == 0 and counters, proc.stdout[-4000:] + proc.stderr[-2000:]
+    return counters["changed"], proc.stdout + proc.stderr
 
 
 def load_data(name):

@@ -8,7 +8,6 @@ Needs the local kube-apiserver (tests/testbed/kube.sh): run under the testbed lo
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -16,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import ansible_env, recap
 
 REPO = Path(__file__).resolve().parents[2]
 TESTBED = REPO / "tests" / "testbed"
@@ -38,9 +38,7 @@ def rename(text: str) -> str:
 
 
 def env() -> dict[str, str]:
-    return dict(os.environ, PATH=f"{VENV_BIN}:{os.environ['PATH']}", ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
-                ANSIBLE_HOME=str(REPO / ".ansible"), ONPREM_WANDB_TESTBED=str(TESTBED), ANSIBLE_NOCOLOR="1",
-                ONPREM_WANDB_RUN=RUN)
+    return ansible_env(ONPREM_WANDB_RUN=RUN)
 
 
 @pytest.fixture(scope="module")
@@ -55,11 +53,6 @@ def inventory(tmp_path_factory):
     subprocess.run([str(TESTBED / "kube.sh"), "reset"], check=True, timeout=300)  # no app of an earlier site
     yield inv
     subprocess.run([str(TESTBED / "hosts.sh"), "clean", RUN], check=False, env=env(), timeout=300)
-
-
-def recap(text: str) -> dict[str, dict[str, int]]:
-    return {h: {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", c)}
-            for h, c in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", text, re.M)}
 
 
 def playbook(inventory: Path, name: str, log: Path) -> tuple[int, str]:

@@ -30,6 +30,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 import pytest
 import yaml
+from conftest import ansible_env, recap
 
 kubernetes = pytest.importorskip("kubernetes")
 
@@ -86,20 +87,13 @@ def run_role(tmp_path: Path, values: dict, *args: str, check: bool = True) -> su
     run_dir.mkdir()
     (run_dir / "play.yml").write_text(PLAYBOOK)
     (run_dir / "vars.json").write_text(json.dumps(values))
-    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_HOME=str(REPO / ".ansible"),
-               ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+    env = ansible_env()
     cmd = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c", "local",
            "-e", f"@{run_dir / 'vars.json'}", *args, str(run_dir / "play.yml")]
     proc = subprocess.run(cmd, check=False, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     if check and proc.returncode != 0:
         pytest.fail(f"ansible-playbook failed (rc={proc.returncode}):\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}")
     return proc
-
-
-def recap(proc: subprocess.CompletedProcess) -> dict[str, int]:
-    match = re.search(r"localhost\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", proc.stdout)
-    assert match, proc.stdout[-3000:]
-    return dict(zip(("ok", "changed", "unreachable", "failed"), map(int, match.groups()), strict=True))
 
 
 def changed_tasks(proc: subprocess.CompletedProcess) -> list[str]:
@@ -186,7 +180,7 @@ def secret_values(obj) -> dict[str, str]:
 
 
 def test_first_run_creates_every_object(applied):
-    counts = recap(applied["first"])
+    counts = recap(applied["first"].stdout)["localhost"]
     assert counts["failed"] == 0
     # Namespace, Secret, ConfigMap, Deployment, Service, Ingress
     assert counts["changed"] == 6, changed_tasks(applied["first"])
@@ -256,7 +250,7 @@ def test_objects_match_the_contract_server_side(applied, kube, ca_pem):
 
 
 def test_second_run_changes_nothing(applied):
-    assert recap(applied["second"])["changed"] == 0, changed_tasks(applied["second"])
+    assert recap(applied["second"].stdout)["localhost"]["changed"] == 0, changed_tasks(applied["second"])
 
 
 def _versions(objs: dict) -> dict:
@@ -273,7 +267,7 @@ def test_one_change_updates_only_the_deployment(applied, kube, change):
     proc = run_role(applied["tmp"], {**applied["values"], **change})
     after_objs = kube.objects(ns)
     after = _versions(after_objs)
-    assert recap(proc)["changed"] == 1, changed_tasks(proc)
+    assert recap(proc.stdout)["localhost"]["changed"] == 1, changed_tasks(proc)
     assert list(changed_tasks(proc)) == [t for t in changed_tasks(proc) if "Deployment" in t]
     assert after["deployment"][1] == before["deployment"][1] + 1  # generation bumped once
     for kind in ("namespace", "secret", "configmap", "service", "ingress"):
@@ -284,7 +278,7 @@ def test_one_change_updates_only_the_deployment(applied, kube, change):
     else:
         assert {e.name: e.value for e in ctr.env}["GORILLA_RATE_LIMITS_ENABLED"] == "false"
     # and back: converges again to the original with exactly one change
-    assert recap(run_role(applied["tmp"], applied["values"]))["changed"] == 1
+    assert recap(run_role(applied["tmp"], applied["values"]).stdout)["localhost"]["changed"] == 1
 
 
 GO_PROBE = """\
@@ -437,7 +431,7 @@ def test_cluster_older_than_1_29_is_refused_before_any_change(kube, kube_api, ca
         proxy.close()
     assert proc.returncode != 0
     assert "runs Kubernetes v1.28.9; W&B Server needs >= 1.29" in proc.stdout, proc.stdout[-3000:]
-    assert recap(proc)["changed"] == 0
+    assert recap(proc.stdout)["localhost"]["changed"] == 0
     assert not kube.namespace_exists(ns)
 
 
@@ -446,7 +440,7 @@ def test_vvv_diff_output_contains_no_secret(kube, kube_api, ca_pem, tmp_path):
     values = base_vars(kube_api, ns, kubernetes_ca_certs=[ca_pem])
     first = run_role(tmp_path, values, "-vvv", "--diff")
     changed = run_role(tmp_path, {**values, "wandb_db_password": DB_PASSWORD + "2"}, "-vvv", "--diff")
-    assert recap(first)["changed"] == 6 and recap(changed)["changed"] == 2  # Secret + its checksum on the pods
+    assert recap(first.stdout)["localhost"]["changed"] == 6 and recap(changed.stdout)["localhost"]["changed"] == 2  # Secret + its checksum on the pods
     data = secret_values(kube.objects(ns)["secret"])
     output = f"{first.stdout}\n{first.stderr}\n{changed.stdout}\n{changed.stderr}"
     assert "\"kind\": \"Deployment\"" in output and "<localhost> EXEC" in output  # really verbose
@@ -492,7 +486,7 @@ def test_unreadable_ingress_class_only_warns(kube, kube_api, ca_pem, tmp_path):
     proc = run_role(tmp_path, base_vars(str(limited), ns, kubernetes_ca_certs=[ca_pem],
                                         kubernetes_create_namespace=False), "-vvv")
     assert "WARNING: could not read IngressClass 'nginx'" in proc.stdout
-    assert recap(proc)["changed"] == 5
+    assert recap(proc.stdout)["localhost"]["changed"] == 5
     assert kube.apps.read_namespaced_deployment("wandb", ns).spec.template.spec.containers[0].image
     assert token not in proc.stdout + proc.stderr
 
@@ -534,13 +528,13 @@ def test_openshift_mode_nodeport_and_no_ca(kube, kube_api, tmp_path):
     assert kube.net.read_namespaced_ingress("wandb", ns).spec.tls is None
     with pytest.raises(kubernetes.client.ApiException):
         kube.core.read_namespaced_config_map("wandb-ca-certs", ns)
-    assert recap(run_role(tmp_path, values))["changed"] == 0
+    assert recap(run_role(tmp_path, values).stdout)["localhost"]["changed"] == 0
 
 
 def test_check_mode_on_a_new_namespace_reports_without_creating(kube, kube_api, ca_pem, tmp_path):
     ns = fresh_ns("itest-check")
     proc = run_role(tmp_path, base_vars(kube_api, ns, kubernetes_ca_certs=[ca_pem]), "--check", "--diff")
-    assert recap(proc)["changed"] == 1  # the Namespace; its objects are skipped with a note
+    assert recap(proc.stdout)["localhost"]["changed"] == 1  # the Namespace; its objects are skipped with a note
     assert f"check mode: namespace {ns} does not exist yet" in proc.stdout
     assert not kube.namespace_exists(ns)
 
@@ -548,7 +542,7 @@ def test_check_mode_on_a_new_namespace_reports_without_creating(kube, kube_api, 
 def test_check_mode_on_an_applied_namespace_predicts_the_change(applied, kube):
     before = _versions(kube.objects(applied["ns"]))
     proc = run_role(applied["tmp"], {**applied["values"], "kubernetes_image_tag": "0.79.0"}, "--check", "--diff")
-    assert recap(proc)["changed"] == 1, changed_tasks(proc)
+    assert recap(proc.stdout)["localhost"]["changed"] == 1, changed_tasks(proc)
     assert "0.79.0" in proc.stdout  # the Deployment's diff
     assert _versions(kube.objects(applied["ns"])) == before
 

@@ -9,12 +9,12 @@ expected MINIO_VOLUMES, so a failing case fails for the reason it claims.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import ansible_env
 
 REPO = Path(__file__).resolve().parents[2]
 PLAYBOOK = """
@@ -52,8 +52,7 @@ def run(tmp_path: Path, overrides: dict, hosts: list[str] | None = None, host_va
     inventory = {"minio": {"hosts": {h: (host_vars or {}).get(h, {}) for h in hosts}, "vars": group_vars}}
     (tmp_path / "inventory.json").write_text(json.dumps(inventory))
     (tmp_path / "play.yml").write_text(PLAYBOOK)
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
-               ANSIBLE_CONFIG=str(REPO / "ansible.cfg"))
+    env = ansible_env(ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json")
     proc = subprocess.run(
         [str(REPO / ".venv" / "bin" / "ansible-playbook"), "-i", str(tmp_path / "inventory.json"),
          str(tmp_path / "play.yml"), "--tags", "minio_preflight"],

@@ -13,13 +13,12 @@ outage, printed) and PUTs once right after the role returned, which must succeed
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from conftest import binary, podman_hosts
+from conftest import ansible_env, binary, podman_hosts
 
 REPO = Path(__file__).resolve().parents[2]
 HOSTS = ["vf-minio-1", "vf-minio-2"]
@@ -72,9 +71,7 @@ def converge(tmp_path: Path, **overrides) -> subprocess.CompletedProcess:
     inventory = {"minio": {"hosts": dict.fromkeys(HOSTS, {}), "vars": group_vars}}
     (tmp_path / "inventory.json").write_text(json.dumps(inventory))
     (tmp_path / "play.yml").write_text(PLAY)
-    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_HOME=str(REPO / ".ansible"),
-               ANSIBLE_CONNECTION_PLUGINS=str(REPO / "tests" / "testbed" / "connection_plugins"),
-               ANSIBLE_FORCE_COLOR="0")
+    env = ansible_env(ANSIBLE_CONNECTION_PLUGINS=str(REPO / "tests" / "testbed" / "connection_plugins"))
     return subprocess.run([str(REPO / ".venv" / "bin" / "ansible-playbook"), "-i", str(tmp_path / "inventory.json"),
                            str(tmp_path / "play.yml")], cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=900, check=False)

@@ -10,12 +10,12 @@ restarted.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 from pathlib import Path
 
 import pytest
+from conftest import ansible_env
 
 REPO = Path(__file__).resolve().parents[2]
 HOSTS_SH = REPO / "tests" / "testbed" / "hosts.sh"
@@ -75,10 +75,9 @@ def run_role(host: str, tmp_path: Path, extra: dict) -> tuple[int, str]:
     playbook.write_text("- hosts: all\n  gather_facts: true\n  roles:\n    - role: onprem.wandb.mysql\n")
     extra_file = tmp_path / "vars.json"
     extra_file.write_text(json.dumps(extra))
-    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default",
-               ANSIBLE_CALLBACK_RESULT_FORMAT="json", ANSIBLE_NOCOLOR="1",
-               # opt-in: the testbed's nsenter connection (docs/test-matrix.md)
-               ANSIBLE_CONNECTION_PLUGINS=str(REPO / "tests" / "testbed" / "connection_plugins"))
+    env = ansible_env(ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default", ANSIBLE_CALLBACK_RESULT_FORMAT="json",
+                      # opt-in: the testbed's nsenter connection (docs/test-matrix.md)
+                      ANSIBLE_CONNECTION_PLUGINS=str(REPO / "tests" / "testbed" / "connection_plugins"))
     out = subprocess.run(
         [str(REPO / ".venv" / "bin" / "ansible-playbook"), "-i", f"{host},", "-e", "ansible_connection=testbed_podman",
          "-e", f"@{extra_file}", str(playbook)], cwd=REPO, env=env, capture_output=True, text=True, timeout=900, check=False)

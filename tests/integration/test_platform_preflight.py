@@ -17,7 +17,6 @@ they are covered by test_preflight_corpus.py, and this file stays small.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import time
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import host_changes, podman_hosts, sh
+from conftest import ansible_env, host_changes, podman_hosts, sh
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = REPO / ".venv" / "bin"
@@ -66,9 +65,7 @@ def inventory(root: Path, name: str, groups: dict[str, list[str]]) -> Path:
 
 
 def run_preflight(inv: Path) -> tuple[int, str]:
-    env = dict(os.environ, PATH=f"{VENV_BIN}:{os.environ['PATH']}", ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
-               ANSIBLE_CONNECTION_PLUGINS=str(REPO / "tests" / "testbed" / "connection_plugins"),  # opt-in: testbed_podman
-               ANSIBLE_HOME=str(REPO / ".ansible"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+    env = ansible_env(ANSIBLE_CONNECTION_PLUGINS=str(REPO / "tests" / "testbed" / "connection_plugins"))  # opt-in: testbed_podman
     out = subprocess.run([str(VENV_BIN / "ansible-playbook"), "-i", str(inv), "playbooks/preflight.yml"],
                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
     return out.returncode, out.stdout + out.stderr

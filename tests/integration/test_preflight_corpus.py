@@ -16,7 +16,6 @@ The good site and the cases that need the hosts (kubeconfig, sizing, the disk pr
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import time
@@ -24,7 +23,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import host_changes, podman_hosts, sh
+from conftest import ansible_env as common_env
+from conftest import host_changes, podman_hosts, recap, sh
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = REPO / ".venv" / "bin"
@@ -105,9 +105,7 @@ class Site:
 
 
 def ansible_env() -> dict[str, str]:
-    return dict(os.environ, PATH=f"{VENV_BIN}:{os.environ['PATH']}", ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
-                ANSIBLE_CONNECTION_PLUGINS=str(REPO / "tests" / "testbed" / "connection_plugins"),  # opt-in: testbed_podman
-                ANSIBLE_HOME=str(REPO / ".ansible"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+    return common_env(ANSIBLE_CONNECTION_PLUGINS=str(REPO / "tests" / "testbed" / "connection_plugins"))  # opt-in: testbed_podman
 
 
 def run_preflight(inv: Path, *extra: str, timeout: int = 600) -> tuple[int, str]:
@@ -162,9 +160,9 @@ def test_good_site_with_a_centos_controller_passes(site):
     assert len(report) == 2, text[-4000:]
     outcome = re.split(r"^(?:TASK \[|PLAY RECAP)", report[1], maxsplit=1, flags=re.M)[0]
     assert "ok: [" in outcome and "fatal:" not in outcome and "skipping:" not in outcome, outcome
-    recap = dict(re.findall(r"^(pf-\S+)\s+:\s+(.*)$", text.split("PLAY RECAP", 1)[1], re.M))
-    assert sorted(recap) == sorted((DB, S3, PROXY, CTL)), recap
-    assert all("failed=0" in r and "unreachable=0" in r for r in recap.values()), recap
+    counters = {h: c for h, c in recap(text).items() if h.startswith("pf-")}
+    assert sorted(counters) == sorted((DB, S3, PROXY, CTL)), counters
+    assert all(c["failed"] == 0 and c["unreachable"] == 0 for c in counters.values()), counters
     assert "CentOS" not in "\n".join(problems(text))
     # the access host's facts really say CentOS (the fixture is in effect)
     assert "CentOS" in sh(CTL, "cat /etc/os-release")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -17,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from conftest import ansible_env as common_env
 
 REPO = Path(__file__).resolve().parents[2]
 ANSIBLE = REPO / ".venv" / "bin" / "ansible"
@@ -27,9 +27,8 @@ MODULE = "onprem.wandb.signed_url_check"
 
 
 def ansible_env():
-    return dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_HOME=str(REPO / ".ansible"),
-                ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-                ANSIBLE_PYTHON_INTERPRETER=sys.executable)
+    return common_env(ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+                      ANSIBLE_PYTHON_INTERPRETER=sys.executable)
 
 
 def json_out(stdout: str) -> dict:

@@ -29,14 +29,10 @@ IGNORED_PREFIXES = ("/root/.ansible", "/tmp", "/run", "/var/log", "/var/tmp", "/
                     "/home/deploy", "/var/lib/sudo")  # the SSH user's ~/.ansible, sudo's timestamps
 
 
-def env():
-    return ansible_env()
-
-
 def site(inventory: Path, *args: str, log: Path, timeout: int = 1800) -> subprocess.CompletedProcess:
     with log.open("w") as out:
         return subprocess.run([str(VENV_BIN / "ansible-playbook"), "-i", str(inventory), "site.yml", *args], cwd=REPO,
-                              env=env(), stdout=out, stderr=subprocess.STDOUT, timeout=timeout, check=False)
+                              env=ansible_env(), stdout=out, stderr=subprocess.STDOUT, timeout=timeout, check=False)
 
 
 def host_changes(name: str) -> set[str]:
@@ -159,7 +155,7 @@ def test_interrupted_run_converges_then_nothing_changes_and_no_secret_leaks(test
     # 1. interrupt a run half-way (inside the MinIO play, after MySQL changed its host)
     log1 = tmp_path / "interrupted.log"
     with log1.open("w") as out:
-        proc = subprocess.Popen([str(VENV_BIN / "ansible-playbook"), "-i", str(LOCAL), "site.yml"], cwd=REPO, env=env(),
+        proc = subprocess.Popen([str(VENV_BIN / "ansible-playbook"), "-i", str(LOCAL), "site.yml"], cwd=REPO, env=ansible_env(),
                                 stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 1200
         while time.monotonic() < deadline and proc.poll() is None and "PLAY [Distributed MinIO" not in log1.read_text():

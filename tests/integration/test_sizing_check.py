@@ -5,13 +5,12 @@ so the module proves it needs only the standard library on the target."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import podman_hosts
+from conftest import ansible_env, podman_hosts
 
 REPO = Path(__file__).resolve().parents[2]
 ANSIBLE = REPO / ".venv" / "bin" / "ansible"
@@ -20,11 +19,10 @@ MODULE = "onprem.wandb.sizing_check"
 
 
 def adhoc(target: str, args: dict, connection: str, interpreter: str, check: bool = False) -> dict:
-    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_HOME=str(REPO / ".ansible"),
-               ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-               ANSIBLE_PYTHON_INTERPRETER=interpreter,
-               # opt-in: the testbed's nsenter connection (docs/test-matrix.md)
-               ANSIBLE_CONNECTION_PLUGINS=str(REPO / "tests" / "testbed" / "connection_plugins"))
+    env = ansible_env(ANSIBLE_LOAD_CALLBACK_PLUGINS="1", ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+                      ANSIBLE_PYTHON_INTERPRETER=interpreter,
+                      # opt-in: the testbed's nsenter connection (docs/test-matrix.md)
+                      ANSIBLE_CONNECTION_PLUGINS=str(REPO / "tests" / "testbed" / "connection_plugins"))
     cmd = [str(ANSIBLE), "all", "-i", f"{target},", "-c", connection, "-m", MODULE, "-a", json.dumps(args)]
     proc = subprocess.run(cmd + (["--check"] if check else []), cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=180, check=False)

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import podman_hosts
+from conftest import ansible_env, podman_hosts
 
 REPO = Path(__file__).resolve().parents[2]
 PLAYBOOK = str(REPO / ".venv" / "bin" / "ansible-playbook")
@@ -24,10 +24,9 @@ def host():
 def play(tmp_path: Path, target: str, tasks: str, *extra: str) -> subprocess.CompletedProcess:
     book = tmp_path / "play.yml"
     book.write_text(f"- hosts: all\n  gather_facts: false\n  tasks:\n{tasks}")
-    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_HOME=str(REPO / ".ansible"),
-               ANSIBLE_NOCOLOR="1", ANSIBLE_PYTHON_INTERPRETER="/usr/bin/python3",
-               ANSIBLE_CONNECTION_PLUGINS=str(REPO / "tests" / "testbed" / "connection_plugins"),
-               ONPREM_CONTROLLER_ONLY="leaked")  # must not reach the host
+    env = ansible_env(ANSIBLE_PYTHON_INTERPRETER="/usr/bin/python3",
+                      ANSIBLE_CONNECTION_PLUGINS=str(REPO / "tests" / "testbed" / "connection_plugins"),
+                      ONPREM_CONTROLLER_ONLY="leaked")  # must not reach the host
     return subprocess.run([PLAYBOOK, "-i", f"{target},", "-c", "testbed_podman", str(book), *extra], cwd=tmp_path,
                           env=env, capture_output=True, text=True, timeout=300, check=False)
 
