@@ -35,7 +35,8 @@ SCENARIOS=${SCENARIOS:-mysql minio nginx redis}
 INTEGRATION_DEFAULT="test_awx_ee.py test_awx_setup.py test_sizing_check.py test_testbed_connection.py
   test_mysql_bad_input.py test_minio_preflight.py test_signed_url_check.py test_platform_preflight.py
   test_preflight_corpus.py test_minio_readiness.py
-  test_site_reliability.py test_verify_truth.py test_component_playbooks.py test_awx_runner.py"
+  test_site_reliability.py test_verify_truth.py test_verify_truth_rotation.py test_component_playbooks.py
+  test_awx_runner.py"
 INTEGRATION_OPT_IN="test_testbed.py test_kubernetes_role.py"
 STAGES=${STAGES:-lint unit build artifact testbed integration molecule min-versions}
 passed=0 failed=0 failures=()
@@ -90,7 +91,7 @@ integration() {
     # shellcheck disable=SC2086  # the list is split into words on purpose
     opt=$(printf '%s ' $INTEGRATION_OPT_IN)
     echo "integration: opt-in, not in this run (INTEGRATION=all): $opt"
-    pytest_stage integration "${files[@]}"
+    pytest_stage integration --durations=25 "${files[@]}"   # the slowest steps, for the time budget
   fi
 }
 
