@@ -194,7 +194,7 @@ def explain_undefined(name, missing, vault_hint="inventories/onprem/group_vars/a
         where = "the vault (see %s)" % vault_hint if missing.startswith("vault_") else "the inventory (group_vars)"
         fix = "set %s in %s" % (missing, where)
         if literal:
-            fix += ", or, if {{ is part of the secret itself, mark the value !unsafe: %s: !unsafe '...'" % name
+            fix += _unsafe_alternative(name, "{{ is")
         return problem(name, "refers to %s, which is not set" % missing, fix)
     return problem(name, "is not set", "set it in the inventory (group_vars, or the vault for a secret)")
 
@@ -217,8 +217,13 @@ def explain_expression_error(name, detail, secret=False):
     """A value that is a template expression which parses but fails when rendered (1/0, an unknown filter)."""
     fix = "correct the expression"
     if secret:
-        fix += ", or, if {{ {% {# are part of the secret itself, mark the value !unsafe: " + name + ": !unsafe '...'"
+        fix += _unsafe_alternative(name, "{{ {% {# are")
     return problem(name, "could not be evaluated: %s" % detail, fix)
+
+
+def _unsafe_alternative(name, chars):
+    """The second fix of a secret whose template characters may be part of the secret itself."""
+    return ", or, if " + chars + " part of the secret itself, mark the value !unsafe: " + name + ": !unsafe '...'"
 
 
 def _check_type(name, value, rule):

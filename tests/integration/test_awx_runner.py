@@ -135,13 +135,9 @@ def controller(site_hosts, tmp_path_factory):
         subprocess.run(["podman", "rm", "-f", "-t", "0", CONTROLLER], capture_output=True, check=False)
 
 
-def load_awx_yaml(path: Path):
-    return load_ansible_yaml(path)  # `!unsafe` marks text that must not be templated (injector templates)
-
-
 def awx_job(controller_tmp: Path) -> dict:
     """private_data_dir contents for the `site` job template, assembled from awx/*.yml like AWX does."""
-    templates = load_awx_yaml(REPO / "awx" / "job_templates.yml")
+    templates = load_ansible_yaml(REPO / "awx" / "job_templates.yml")
     template = next(t for t in templates["awx_job_templates"] if t["playbook"] == "site.yml")
     extra_vars = dict(templates["awx_kubernetes_extra_vars"])  # template extra_vars (a Jinja reference there)
     site = yaml.safe_load((LOCAL / "group_vars" / "all" / "main.yml").read_text())
@@ -159,7 +155,7 @@ def awx_job(controller_tmp: Path) -> dict:
     answers["kubernetes_namespace"] = NAMESPACE
     # credentials' injected variables: every inventories/local secret is one
     injected: set[str] = set()
-    for ctype in load_awx_yaml(REPO / "awx" / "credential_types.yml")["awx_credential_types"]:
+    for ctype in load_ansible_yaml(REPO / "awx" / "credential_types.yml")["awx_credential_types"]:
         injected |= set(ctype.get("injectors", {}).get("extra_vars", {}))
     secrets = load_ansible_yaml(LOCAL / "group_vars" / "all" / "secrets.yml")
     credentials = {k: v for k, v in secrets.items() if k in injected}
