@@ -8,15 +8,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import re
-
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.six import string_types
 from ansible.module_utils.six.moves.collections_abc import Mapping, Sequence
+from ansible_collections.onprem.wandb.plugins.module_utils import mysql_parameters
 
-_UNITS = {"k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}
 _ON = ("1", "on", "true", "yes")
-_OFF = ("0", "off", "false", "no")
 
 
 def _truthy(value):
@@ -27,31 +24,19 @@ def _truthy(value):
     return bool(value)
 
 
-def _normalise(value):
-    """One spelling per value: sizes in bytes (64M -> 67108864), booleans as ON/OFF, else
-    lower-cased text."""
-    text = str(value).strip()
-    match = re.match(r"^([0-9]+)([KkMmGg])$", text)
-    if match:
-        return str(int(match.group(1)) * _UNITS[match.group(2).lower()])
-    if text.lower() in ("on", "true", "yes"):
-        return "ON"
-    if text.lower() in ("off", "false", "no"):
-        return "OFF"
-    return text.lower()
-
-
-def wandb_mysql_mismatches(live, required):
+def wandb_mysql_mismatches(live, required=None):
     """Messages for every required variable whose live value is not one of the accepted ones.
 
     ``live``: SHOW GLOBAL VARIABLES rows (Variable_name/Value) or a name -> value mapping.
-    ``required``: name -> accepted value or list of accepted values."""
-    if isinstance(live, Sequence) and not isinstance(live, string_types):
-        try:
-            live = dict((row["Variable_name"], row["Value"]) for row in live)
-        except (KeyError, TypeError):
-            raise AnsibleFilterError("wandb_mysql_mismatches: rows must have Variable_name and Value")
-    if not isinstance(live, Mapping) or not isinstance(required, Mapping):
+    ``required``: name -> accepted value or list of accepted values; W&B's parameter group
+    (module_utils/mysql_parameters.py) when not given."""
+    if required is None:
+        required = mysql_parameters.required()
+    try:
+        live = mysql_parameters.variables(live)
+    except ValueError as exc:
+        raise AnsibleFilterError("wandb_mysql_mismatches: %s" % exc)
+    if not isinstance(required, Mapping):
         raise AnsibleFilterError("wandb_mysql_mismatches: expects the live variables and a mapping of required values")
     out = []
     for name in sorted(required):
@@ -62,7 +47,7 @@ def wandb_mysql_mismatches(live, required):
             out.append("%s is not set on the server (W&B needs %s)" % (name, " or ".join(str(a) for a in accepted)))
             continue
         have = live[name]
-        if _normalise(have) not in [_normalise(a) for a in accepted]:
+        if mysql_parameters.normalise(have) not in [mysql_parameters.normalise(a) for a in accepted]:
             out.append("%s is %s, W&B needs %s" % (name, have, " or ".join(str(a) for a in accepted)))
     return out
 

@@ -21,15 +21,6 @@ REPO = Path(__file__).resolve().parents[2]
 HOSTS_SH = REPO / "tests" / "testbed" / "hosts.sh"
 SID = "mysql-bad-sid"
 MARIA = "mysql-bad-maria"
-WANDB_PARAMETERS = {
-    "binlog_format": "ROW",
-    "binlog_row_image": "MINIMAL",
-    "innodb_online_alter_log_max_size": 268435456,
-    "sync_binlog": 1,
-    "innodb_flush_log_at_trx_commit": 1,
-    "sort_buffer_size": 67108864,
-    "max_prepared_stmt_count": 1048576,
-}
 GOOD_PASSWORD = "p@ss:w/rd #1 50% 'q' x"
 
 pytestmark = pytest.mark.skipif(
@@ -88,12 +79,16 @@ CASES = {
     "mariadb_host": (MARIA, {"wandb_db_password": GOOD_PASSWORD},
                      ["is MariaDB", "never MariaDB", "mysql_install"]),
     "unknown_parameter": (SID, {"wandb_db_password": GOOD_PASSWORD,
-                                "mysql_parameters": {**WANDB_PARAMETERS, "innodb_bogus_knob": 1}},
+                                "mysql_parameters": {"innodb_bogus_knob": 1}},
                           ["mysql_parameters.innodb_bogus_knob", "unknown variable"]),
     "empty_password": (SID, {"wandb_db_password": ""}, ["wandb_db_password", "is empty"]),
     "sort_buffer_size_big": (SID, {"wandb_db_password": GOOD_PASSWORD,
-                                   "mysql_parameters": {**WANDB_PARAMETERS, "sort_buffer_size": "big"}},
+                                   "mysql_parameters": {"sort_buffer_size": "big"}},
                              ["mysql_parameters.sort_buffer_size", "Not a number"]),
+    # an addition may not undo W&B's group (dashed spelling is the same option to mysqld)
+    "contradicts_wandb": (SID, {"wandb_db_password": GOOD_PASSWORD,
+                                "mysql_parameters": {"max_allowed_packet": "64M", "sync-binlog": 0}},
+                          ["mysql_parameters.sync-binlog = 0 contradicts", "remove the key"]),
 }
 
 
