@@ -2,7 +2,8 @@
 # Copyright (c) onprem.wandb maintainers
 # MIT License (see LICENSE)
 """Pure logic of the day-2 operations: the restore drill's row-count report and the
-MinIO server-pool layout rules (what ``minio server`` accepts before any host changes)."""
+MinIO server-pool layout rules (what ``minio server`` accepts before any host changes), with
+the ellipsis notation (``name{1...n}``) the minio role and the pool expansion write."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -159,24 +160,36 @@ def parse_volumes(volumes):
     return pools
 
 
-def _sequence(values, what):
-    """['h3', 'h4'] -> 'h{3...4}'; a single value stays as it is."""
+# The counter of a name: its last run of digits, without leading zeros (those stay in the
+# prefix: host-01 counts 1 after "host-0"), followed by no other digit.
+_COUNTER = re.compile(r"^(.*?)([1-9][0-9]*)([^0-9]*)$")
+
+
+def ellipsis(values, what="the values"):
+    """MinIO's ellipsis notation of names that differ only by a counter, in order:
+    ['minio-1', 'minio-2', 'minio-3'] -> 'minio-{1...3}'; one name stays as it is.
+    Raises LayoutError when the names cannot be written so (no counter, other text around
+    it, braces of their own, or counters that are not consecutive)."""
+    values = [str(v) for v in values]
     if len(values) == 1:
         return values[0]
-    parts = [re.match(r"^(.*?)(\d+)(\D*)$", v) for v in values]
-    if not all(parts) or len({(p.group(1), p.group(3)) for p in parts}) != 1:
-        raise LayoutError("%s %s do not differ only by one number: MinIO's pools are written as "
-                          "name{1...n}; rename them (or use DNS aliases) so they do" % (what, values))
+    if not values:
+        raise LayoutError("%s: the list is empty" % what)
+    parts = [_COUNTER.search(v) for v in values]
+    if (not all(parts) or any("{" in v or "}" in v for v in values)
+            or len({(p.group(1), p.group(3)) for p in parts}) != 1):
+        raise LayoutError("%s %s do not differ only by one number (the last digits of each name, "
+                          "counting from 1 or more): MinIO's pools are written as name{1...n}; rename them (or use DNS aliases) so they do" % (what, values))
     numbers = [int(p.group(2)) for p in parts]
     if numbers != list(range(numbers[0], numbers[0] + len(numbers))):
         raise LayoutError("%s %s are not numbered consecutively in order (%s)" % (what, values, numbers))
-    return "%s{%d...%d}%s" % (parts[0].group(1), numbers[0], numbers[-1], parts[0].group(3))
+    return "".join([parts[0].group(1), "{", str(numbers[0]), "...", str(numbers[-1]), "}", parts[0].group(3)])
 
 
 def volumes_argument(pool, scheme="http", port=9000):
     """One pool as a MINIO_VOLUMES argument (scheme://host{a...b}:port/drive{c...d})."""
     hosts, drives = pool["hosts"], pool["drives"]
-    arg = "%s://%s:%d%s" % (scheme, _sequence(hosts, "the hosts"), int(port), _sequence(drives, "the drives"))
+    arg = "%s://%s:%d%s" % (scheme, ellipsis(hosts, "the hosts"), int(port), ellipsis(drives, "the drives"))
     if "{" not in arg and len(hosts) * len(drives) > 1:
         raise LayoutError("pool %s x %s cannot be written as one MINIO_VOLUMES argument" % (hosts, drives))
     return arg

@@ -87,3 +87,36 @@ def test_volumes_round_trip():
 def test_volumes_argument_refused(hosts, words):
     with pytest.raises(ops.LayoutError, match=words):
         ops.volumes_argument({"hosts": hosts, "drives": ["/d1", "/d2"]})
+
+
+@pytest.mark.parametrize("values,out", [
+    (["m1"], "m1"),
+    (["m1", "m2", "m3"], "m{1...3}"),
+    (["m9", "m10"], "m{9...10}"),
+    (["/srv/minio/disk1", "/srv/minio/disk2"], "/srv/minio/disk{1...2}"),
+    (["/mnt/disk1/minio", "/mnt/disk2/minio"], "/mnt/disk{1...2}/minio"),
+    # leading zeros stay in the prefix, as the minio role has always written them
+    (["minio-01", "minio-02", "minio-03"], "minio-0{1...3}"),
+])
+def test_ellipsis(values, out):
+    assert ops.ellipsis(values) == out
+
+
+@pytest.mark.parametrize("values,words", [
+    ([], "empty"),
+    (["minio-09", "minio-10"], "only by one number"),
+    (["m0", "m1"], "only by one number"),
+    (["m{1}", "m{2}"], "only by one number"),
+    (["m2", "m1"], "consecutively"),
+])
+def test_ellipsis_refused(values, words):
+    with pytest.raises(ops.LayoutError, match=words):
+        ops.ellipsis(values, "the hosts")
+
+
+def test_zero_padded_names_round_trip():
+    """Pool 0 of a deployment the minio role wrote as minio-0{1...4} keeps that argument."""
+    running = "http://minio-0{1...4}:9000/srv/disk0{1...2}"
+    pools = ops.parse_volumes(running)
+    assert pools == [{"hosts": ["minio-01", "minio-02", "minio-03", "minio-04"], "drives": ["/srv/disk01", "/srv/disk02"]}]
+    assert ops.volumes_argument(pools[0]) == running
