@@ -104,6 +104,9 @@ def role_section(role: Path) -> list:
         if not options:
             lines += ["No options.", ""]
             continue
+        if entry != "main" and options == (specs.get("main") or {}).get("options"):
+            lines += ["Same options as `main`.", ""]
+            continue
         lines += ["| option | type | default | choices | description |", "|---|---|---|---|---|"]
         for name in sorted(options):
             opt = options[name] or {}
