@@ -15,11 +15,15 @@ from ansible_collections.onprem.wandb.plugins.module_utils import wandb_urls
 def _from_mapping(name, args, kwargs):
     """Accept one dict as the input, as roles write it: ``{{ {...} | onprem.wandb.mysql_url }}``.
 
-    For bucket_url the dict names ``host`` (host[:port]) and ``tls`` instead of ``endpoint``."""
+    For bucket_url the dict names the ``endpoint`` (scheme://host[:port], tls following the
+    scheme), or ``host`` (host[:port]) and ``tls`` (default true) in its place."""
     if len(args) != 1 or kwargs or not isinstance(args[0], Mapping):
         return args, kwargs
     params = dict(args[0])
-    if name == "bucket_url" and "endpoint" not in params and "host" in params:
+    if name == "bucket_url" and "host" in params:
+        if "endpoint" in params:
+            raise wandb_urls.WandbUrlError(
+                "give endpoint (scheme://host[:port]) or host and tls, not both")
         tls = params.get("tls", True)
         params["endpoint"] = "%s://%s" % ("https" if tls else "http", params.pop("host"))
     return (), params
@@ -27,8 +31,8 @@ def _from_mapping(name, args, kwargs):
 
 def _wrap(func, name):
     def filter_func(*args, **kwargs):
-        args, kwargs = _from_mapping(name, args, kwargs)
         try:
+            args, kwargs = _from_mapping(name, args, kwargs)
             return func(*args, **kwargs)
         except wandb_urls.WandbUrlError as exc:
             raise AnsibleFilterError("onprem.wandb.%s: %s" % (name, exc))

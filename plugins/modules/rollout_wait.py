@@ -83,7 +83,7 @@ EXAMPLES = r"""
     name: wandb
     timeout: 1020
     # values to mask in the diagnosis (pod events, the app's last log lines)
-    redact: "{{ kubernetes_secret_data.values() | list }}"
+    redact: ["{{ wandb_db_password }}", "{{ wandb_s3_secret_key }}", "{{ wandb_license }}"]
 """
 
 RETURN = r"""
