@@ -139,4 +139,4 @@ def live_mismatches(live, group, skip=()):
 
 def options_argv(group):
     """``--name=value`` arguments for ``mysqld --validate-config``."""
-    return ["--%s=%s" % (name, value if isinstance(value, string_types) else render(value)) for name, value in group.items()]
+    return ["--%s=%s" % (name, render(value)) for name, value in group.items()]
