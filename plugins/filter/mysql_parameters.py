@@ -42,6 +42,13 @@ def mysql_live_mismatches(live, group, skip=None):
                               _mapping(group, "the parameter group", "mysql_live_mismatches"), skip or [])
 
 
+def mysql_non_numeric(group, numeric):
+    """The keys (as written) of numeric options whose value is not a number."""
+    if not isinstance(numeric, (list, tuple)):
+        raise AnsibleFilterError("mysql_non_numeric: the numeric option names must be a list, got %s" % type(numeric).__name__)
+    return mp.non_numeric(_mapping(group, "the parameter group", "mysql_non_numeric"), numeric)
+
+
 def mysql_options_argv(group):
     """``--name=value`` arguments for ``mysqld --validate-config``."""
     return mp.options_argv(_mapping(group, "the parameter group", "mysql_options_argv"))
@@ -56,4 +63,5 @@ class FilterModule(object):
             "wandb_mysql_parameter_conflicts": wandb_mysql_parameter_conflicts,
             "mysql_live_mismatches": mysql_live_mismatches,
             "mysql_options_argv": mysql_options_argv,
+            "mysql_non_numeric": mysql_non_numeric,
         }

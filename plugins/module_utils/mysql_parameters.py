@@ -31,6 +31,7 @@ WANDB_MYSQL_PARAMETERS = {
 _UNITS = {"k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}
 _ON = ("on", "true", "yes")
 _OFF = ("off", "false", "no")
+_NUMBER = re.compile(r"^[0-9]+[KkMmGg]?$")
 
 
 def option_name(name):
@@ -59,6 +60,15 @@ def normalise(value):
     if text.lower() in _OFF:
         return "OFF"
     return text.lower()
+
+
+def non_numeric(group, numeric):
+    """The keys of ``group``, as written, that name an option of ``numeric`` in either spelling
+    (sort-buffer-size is sort_buffer_size) and whose value is not a plain integer or a number of
+    bytes with a K, M or G suffix."""
+    numeric = set(option_name(name) for name in numeric or ())
+    return [name for name, value in (group or {}).items()
+            if option_name(name) in numeric and not _NUMBER.match(render(value))]
 
 
 def required():

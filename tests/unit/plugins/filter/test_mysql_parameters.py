@@ -4,6 +4,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 from ansible_collections.onprem.wandb.plugins.filter.mysql_parameters import (
     mysql_live_mismatches,
+    mysql_non_numeric,
     mysql_options_argv,
     wandb_mysql_parameter_conflicts,
     wandb_mysql_parameter_group,
@@ -115,3 +116,26 @@ def test_options_argv_and_the_verify_default_use_the_same_group():
     live = dict(WANDB, sort_buffer_size="33554432")
     assert wandb_mysql_mismatches(live) == []
     assert wandb_mysql_mismatches(dict(live, binlog_row_image="FULL")) == ["binlog_row_image is FULL, W&B needs MINIMAL"]
+
+
+NUMERIC = ["sort_buffer_size", "max_connections", "innodb_buffer_pool_size"]
+
+
+@pytest.mark.parametrize("overrides, bad", [
+    ({}, []),
+    ({"sort_buffer_size": "64M", "max_connections": 800}, []),
+    ({"sort-buffer-size": "big"}, ["sort-buffer-size"]),
+    ({"sort_buffer_size": "big"}, ["sort_buffer_size"]),
+    ({"max-connections": "many", "innodb_buffer_pool_size": "1.5G"}, ["innodb_buffer_pool_size", "max-connections"]),
+    ({"innodb-buffer-pool-size": "2G", "binlog-format": "ROW"}, []),
+    ({"max_connections": True}, ["max_connections"]),
+])
+def test_non_numeric_values_are_named_as_written(overrides, bad):
+    """Preflight reads the merged group: a dashed key replaced the derived or W&B value and is checked like its twin."""
+    group = wandb_mysql_parameter_group(overrides, {"innodb_buffer_pool_size": 134217728, "max_connections": 500})
+    assert sorted(mysql_non_numeric(group, NUMERIC)) == bad
+
+
+def test_non_numeric_wants_a_list_of_names():
+    with pytest.raises(AnsibleFilterError, match="must be a list"):
+        mysql_non_numeric({"port": "x"}, "port")
