@@ -209,10 +209,15 @@ reset() {  # reset [NAMESPACE...]: the given namespaces (default: wandb, the loc
   done
 }
 
+# one start/reset/stop at a time: make test runs the Molecule scenarios beside the integration
+# tests, and both may start the node
+locked() { mkdir -p "$STATE"; local fd; exec {fd}>"$STATE/kube.lock"; flock "$fd"; "$@"; }
+purge() { stop; rm -rf "$KDIR"; }
+
 case "${1:-}" in
-  start) start ;;
-  reset) shift; reset "$@" ;;
-  stop) stop; rm -rf "$KDIR" ;;
+  start) locked start ;;
+  reset) shift; locked reset "$@" ;;
+  stop) locked purge ;;
   status) api_ready && node_ready ;;
   env) echo "KUBECONFIG=$KUBECONFIG_FILE" ;;
   load-image) [ -n "${2:-}" ] || die "usage: kube.sh load-image ARCHIVE"; load "$2" ;;

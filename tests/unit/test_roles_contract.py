@@ -82,3 +82,18 @@ def test_role_has_a_readme(role):
     assert readme.is_file(), f"{role.name}: add roles/{role.name}/README.md (purpose, main variables, example)"
     text = readme.read_text(encoding="utf-8")
     assert f"onprem.wandb.{role.name}" in text and "```yaml" in text, f"{role.name}: README needs its name and an example"
+
+
+def test_os_vars_idiom_is_the_same_file_in_every_role_that_loads_os_vars():
+    """One OS-vars idiom (docs/development.md): the task file is the same bytes wherever a role
+    has vars/ per OS; the selection rules live once, in the os_vars_files filter."""
+    copies = {role.name: (role / "tasks" / "os_vars.yml").read_bytes()
+              for role in ROLES if (role / "tasks" / "os_vars.yml").exists()}
+    assert len(copies) >= 5, sorted(copies)
+    reference = copies["mysql"]
+    drifted = sorted(name for name, body in copies.items() if body != reference)
+    assert not drifted, f"tasks/os_vars.yml differs from roles/mysql's in: {drifted}"
+    for role in ROLES:
+        per_os = [p.name for p in (role / "vars").glob("*.yml") if p.name != "main.yml"] if (role / "vars").is_dir() else []
+        if per_os:
+            assert role.name in copies, f"{role.name} has per-OS vars {per_os} but no tasks/os_vars.yml"
