@@ -7,7 +7,7 @@ export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export ANSIBLE_HOME := $(CURDIR)/.ansible
 TB := tests/testbed
-SCENARIOS ?= mysql minio nginx redis ops
+SCENARIOS ?= mysql minio nginx redis ops monitoring
 
 .PHONY: help deps images binaries testbed kube-up kube-down lint sanity unit integration molecule test demo clean-testbed clean-cache build docs benchmark
 

@@ -26,14 +26,14 @@ trap 'cleanup; rm -rf "${reports:-/nonexistent}"' EXIT
 trap 'exit 130' INT TERM
 
 # The default run holds what has run green on this testbed as a whole (docs/test-matrix.md).
-# The kubernetes, monitoring and site scenarios and the integration tests of the opt-in list
+# The kubernetes and site scenarios and the integration tests of the opt-in list
 # are written and ran in parts or on their own: SCENARIOS="..." / INTEGRATION=all runs them. The
 # site scenario's steps (fresh inventories/local hosts, site.yml over SSH, a second run with
 # changed=0, playbooks/verify.yml with the journey) run in test_site_reliability and
 # test_verify_truth on the same hosts (conftest's local_site): one converge instead of two.
 # smoke runs in the min-versions stage; ansible-test sanity runs on the artifact (artifact stage;
 # `make sanity` runs it on the checkout).
-SCENARIOS=${SCENARIOS:-mysql minio nginx redis ops}
+SCENARIOS=${SCENARIOS:-mysql minio nginx redis ops monitoring}
 INTEGRATION_DEFAULT="test_awx_ee.py test_awx_setup.py test_sizing_check.py test_testbed_connection.py
   test_mysql_bad_input.py test_minio_preflight.py test_signed_url_check.py test_platform_preflight.py
   test_preflight_corpus.py test_minio_readiness.py
