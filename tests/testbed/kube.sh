@@ -209,15 +209,21 @@ reset() {  # reset [NAMESPACE...]: the given namespaces (default: wandb, the loc
   done
 }
 
-# one start/reset/stop at a time: make test runs the Molecule scenarios beside the integration
-# tests, and both may start the node
-locked() { mkdir -p "$STATE"; local fd; exec {fd}>"$STATE/kube.lock"; flock "$fd"; "$@"; }
-purge() { stop; rm -rf "$KDIR"; }
+# One start/reset/stop at a time: make test runs the Molecule scenarios beside the integration
+# tests, and both may start the node. flock -o: the lock is not inherited by what start leaves
+# running (podman's conmon would hold it for the node's life).
+case "${1:-}" in
+  start|reset|stop)
+    if [ -z "${ONPREM_WANDB_KUBE_LOCKED:-}" ]; then
+      mkdir -p "$STATE"
+      ONPREM_WANDB_KUBE_LOCKED=1 exec flock -o "$STATE/kube.lock" "$0" "$@"
+    fi ;;
+esac
 
 case "${1:-}" in
-  start) locked start ;;
-  reset) shift; locked reset "$@" ;;
-  stop) locked purge ;;
+  start) start ;;
+  reset) shift; reset "$@" ;;
+  stop) stop; rm -rf "$KDIR" ;;
   status) api_ready && node_ready ;;
   env) echo "KUBECONFIG=$KUBECONFIG_FILE" ;;
   load-image) [ -n "${2:-}" ] || die "usage: kube.sh load-image ARCHIVE"; load "$2" ;;

@@ -1,15 +1,17 @@
 #!/usr/bin/env python
 """Testbed backend for the nginx scenario: echoes what it received as JSON.
 
-GET/HEAD/DELETE -> {"method", "path", "headers", "port"}; POST/PUT also read the body
+GET/HEAD/DELETE -> {"method", "path", "headers", "port", "tls"}; POST/PUT also read the body
 (Content-Length or chunked) and report "body_bytes", "started_at" and "finished_at" (UNIX
 times of the request line and of the last body byte), so a test can tell whether a proxy
 streamed the body or buffered it first. A request with "Upgrade: websocket" gets an RFC 6455
 handshake (101) and then one text frame echoed back before the connection closes.
+Arguments: PORT, or PORT CERT KEY to serve TLS (the S3 backend, as MinIO with TLS).
 """
 import base64
 import hashlib
 import json
+import ssl
 import struct
 import sys
 import time
@@ -43,6 +45,8 @@ class Echo(BaseHTTPRequestHandler):
             "path": self.path,
             "port": self.server.server_address[1],
             "headers": dict(self.headers.items()),
+            # the TLS version the proxy spoke to this backend, "" for plain HTTP
+            "tls": self.connection.version() if isinstance(self.connection, ssl.SSLSocket) else "",
         }
         payload.update(extra)
         self._reply(payload)
@@ -110,4 +114,10 @@ class Echo(BaseHTTPRequestHandler):
 
 if __name__ == "__main__":
     ThreadingHTTPServer.daemon_threads = True
-    ThreadingHTTPServer(("0.0.0.0", int(sys.argv[1])), Echo).serve_forever()
+    server = ThreadingHTTPServer(("0.0.0.0", int(sys.argv[1])), Echo)
+    if len(sys.argv) == 4:  # PORT CERT KEY: serve TLS, as MinIO does with minio_tls_*
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.load_cert_chain(sys.argv[2], sys.argv[3])
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+    server.serve_forever()
