@@ -9,7 +9,7 @@ export ANSIBLE_HOME := $(CURDIR)/.ansible
 TB := tests/testbed
 SCENARIOS ?= mysql minio nginx redis ops monitoring
 
-.PHONY: help deps images binaries testbed kube-up kube-down lint sanity unit integration molecule test demo clean-testbed clean-cache build docs benchmark
+.PHONY: help deps images binaries testbed kube-up kube-down lint sanity unit integration molecule test demo clean-testbed clean-cache build docs benchmark benchmark-site benchmark-transfer
 
 help:
 	@echo "make deps           install apt prerequisites and the pinned Python toolchain (.venv)"
@@ -17,7 +17,8 @@ help:
 	@echo "make demo           bring up the local testbed and install W&B's stack on it (site.yml)"
 	@echo "make clean-testbed  remove testbed hosts, network and the local API server"
 	@echo "make docs           regenerate docs/inventory-reference.md from the roles' argument_specs"
-	@echo "make benchmark      time a warm re-run of site.yml on the running demo (BENCH=--cold for a cold demo too)"
+	@echo "make benchmark      on the running demo: the warm re-run of site.yml (benchmark-site; BENCH=--cold for a"
+	@echo "                    cold demo too) and S3 transfers through the proxy vs MinIO TLS (benchmark-transfer)"
 
 deps:
 	@$(TB)/deps.sh
@@ -69,8 +70,14 @@ demo: testbed
 docs: deps
 	$(BIN)/python tools/gen_inventory_reference.py
 
-benchmark: deps
+benchmark: benchmark-site benchmark-transfer
+
+benchmark-site: deps
 	@benchmarks/site.sh $(BENCH)
+
+# TRANSFER="--sizes 1,64" for a shorter run
+benchmark-transfer: deps
+	@$(BIN)/python benchmarks/s3_transfer.py $(TRANSFER)
 
 clean-testbed:
 	@$(TB)/hosts.sh clean

@@ -51,10 +51,12 @@ def sh(host: str, script: str) -> str:
 
 
 HEALTHY = """python3 - <<'PY'
-import time, urllib.request
+import socket, ssl, time, urllib.request
+tls = ssl.create_default_context(cafile="/etc/minio/certs/CAs/ca.crt")  # MinIO serves TLS (local CA)
+url = "https://%s:9000/minio/health/cluster" % socket.gethostname()
 for _ in range(120):
     try:
-        if urllib.request.urlopen("http://127.0.0.1:9000/minio/health/cluster", timeout=2).status == 200:
+        if urllib.request.urlopen(url, timeout=2, context=tls).status == 200:
             break
     except OSError:
         pass

@@ -58,7 +58,8 @@ def mysql_login(password: str) -> subprocess.CompletedProcess:
 def mc_ls(access_key: str, secret_key: str) -> str:
     """`mc ls` of W&B's bucket with these credentials (given on stdin, as the role gives them); ends in rc=N."""
     script = ("d=$(mktemp -d) && trap 'rm -rf $d' EXIT && "
-              "MC_CONFIG_DIR=$d /usr/local/bin/mc alias set --api S3v4 t http://127.0.0.1:9000 >/dev/null && "
+              "export SSL_CERT_FILE=/etc/minio/certs/CAs/ca.crt && "  # MinIO serves TLS (local CA)
+              "MC_CONFIG_DIR=$d /usr/local/bin/mc alias set --api S3v4 t https://wandb-minio-1:9000 >/dev/null && "
               "MC_CONFIG_DIR=$d /usr/local/bin/mc ls t/wandb 2>&1; echo rc=$?")
     proc = subprocess.run(["podman", "exec", "-i", "wandb-minio-1", "bash", "-c", script],
                           input=f"{access_key}\n{secret_key}\n", capture_output=True, text=True, check=False)
