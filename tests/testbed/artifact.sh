@@ -64,6 +64,7 @@ importer() {  # galaxy-importer as Galaxy runs it, then with Automation Hub's se
 }
 
 sanity() {  # ansible-test on the installed copy (it ships its own ignore file)
+  ansible_test_get_pip "$REPO_ROOT/.venv"
   (cd "$installed" && git init -q . && git add -A >/dev/null 2>&1 \
     && PATH="$V:$PATH" "$V/ansible-test" sanity --python 3.11 --color no)
 }
