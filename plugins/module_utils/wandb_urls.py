@@ -60,8 +60,9 @@ def _host_for_url(host):
     return host
 
 
-def mysql_url(host, user, password, database="wandb_local", port=3306):
-    """W&B's MYSQL string with user and password percent-encoded."""
+def mysql_url(host, user, password, database="wandb_local", port=3306, tls=False):
+    """W&B's MYSQL string with user and password percent-encoded; ``tls`` adds ``?tls=true``
+    (Go's MySQL driver: TLS, the server's certificate verified against the system CAs)."""
     host = _text(host, "host")
     user = _text(user, "user")
     password = _text(password, "password")
@@ -69,9 +70,11 @@ def mysql_url(host, user, password, database="wandb_local", port=3306):
     if "/" in host or "@" in host or " " in host:
         raise WandbUrlError("host must be a bare host name or address, got %r" % host)
     port = _port(port)
-    return "mysql://%s:%s@%s:%d/%s" % (
+    if not isinstance(tls, bool):
+        raise WandbUrlError("tls must be true or false, got %r" % (tls,))
+    return "mysql://%s:%s@%s:%d/%s%s" % (
         encode_credential(user), encode_credential(password), _host_for_url(host), port,
-        quote(database, safe=""))
+        quote(database, safe=""), "?tls=true" if tls else "")
 
 
 def split_endpoint(endpoint):

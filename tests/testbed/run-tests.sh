@@ -37,7 +37,7 @@ SCENARIOS=${SCENARIOS:-mysql minio nginx redis ops monitoring}
 INTEGRATION_DEFAULT="test_awx_ee.py test_awx_setup.py test_sizing_check.py test_testbed_connection.py
   test_mysql_bad_input.py test_minio_preflight.py test_signed_url_check.py test_platform_preflight.py
   test_preflight_corpus.py test_minio_readiness.py
-  test_site_reliability.py test_verify_truth.py test_verify_truth_rotation.py test_component_playbooks.py
+  test_site_reliability.py test_verify_truth.py test_verify_truth_outsider.py test_verify_truth_rotation.py test_component_playbooks.py
   test_awx_runner.py"
 INTEGRATION_OPT_IN="test_testbed.py test_kubernetes_role.py"
 STAGES=${STAGES:-lint unit build artifact testbed integration molecule min-versions}

@@ -269,12 +269,27 @@ func ParseMySQL(raw string) (*mysql.Config, string, error) {
 	if strings.Contains(db, "/") {
 		return nil, "", fmt.Errorf("has a path %q with more than one '/': a '/' in the password must be written %%2F", "/"+db)
 	}
-	if u.RawQuery != "" {
-		// W&B's MYSQL carries no options; pass none through rather than guess.
-		return nil, "", fmt.Errorf("has a query string: write mysql://USER:PASS@HOST:PORT/DB without '?...' (a '?' in the password must be written %%3F)")
+	// The one option the collection writes is Go's driver's tls (true: verify the server against
+	// the system CAs, which wandb/local extends with the mounted ones; skip-verify; preferred).
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return nil, "", fmt.Errorf("has a query string that cannot be parsed: %v (a '?' in the password must be written %%3F)", err)
+	}
+	tlsMode := ""
+	for key, values := range q {
+		if key != "tls" || len(values) != 1 {
+			return nil, "", fmt.Errorf("has an option %q the collection never writes: only tls=true|skip-verify|preferred|false is understood (a '?' in the password must be written %%3F)", key)
+		}
+		switch values[0] {
+		case "true", "skip-verify", "preferred", "false":
+			tlsMode = values[0]
+		default:
+			return nil, "", fmt.Errorf("has tls=%q: write tls=true (verified), skip-verify, preferred or false", values[0])
+		}
 	}
 	addr := net.JoinHostPort(host, port)
 	cfg := mysql.NewConfig()
+	cfg.TLSConfig = tlsMode
 	cfg.User = u.User.Username()
 	cfg.Passwd = pass
 	cfg.Net = "tcp"

@@ -116,6 +116,17 @@ func TestGoToleratesUnencodedAtAndColon(t *testing.T) {
 	}
 }
 
+// The kubernetes role's MYSQL with wandb_db_tls: Go's driver option tls=true, nothing else.
+func TestMySQLTLSOption(t *testing.T) {
+	m, _, err := ParseMySQL("mysql://u:p@wandb-mysql:3306/wandb_local?tls=true")
+	if err != nil || m.TLSConfig != "true" {
+		t.Fatalf("got %+v %v", m, err)
+	}
+	if m, _, err := ParseMySQL("mysql://u:p@wandb-mysql:3306/wandb_local"); err != nil || m.TLSConfig != "" {
+		t.Fatalf("got %+v %v", m, err)
+	}
+}
+
 func TestMissingEnvNamesEveryVariable(t *testing.T) {
 	_, errs := load(t, map[string]string{})
 	got := map[string]bool{}
@@ -144,7 +155,8 @@ func TestWrongValues(t *testing.T) {
 		{"MYSQL", "mysql://u:p@h:3306/", "names no database"},
 		{"MYSQL", "mysql://u@h:3306/db", "has no password"},
 		{"MYSQL", "mysql://u:p@h:99999/db", "invalid port"},
-		{"MYSQL", "mysql://u:p@h:3306/db?tls=true", "query string"},
+		{"MYSQL", "mysql://u:p@h:3306/db?tls=maybe", "tls=\"maybe\""},
+		{"MYSQL", "mysql://u:p@h:3306/db?parseTime=true", "never writes"},
 		{"BUCKET", "https://k:s@h/b", "must start with s3://"},
 		{"BUCKET", "s3://k:s@h", "names no bucket"},
 		{"BUCKET", "s3://h/b", "has no access key"},

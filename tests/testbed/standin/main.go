@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -81,10 +82,16 @@ func main() {
 		fatal("the CA certificates mounted at %s are unusable: %v", cfg.CADir, err)
 	}
 	logf("trusting %d CA certificate(s) from %s", count, cfg.CADir)
-	logf("HOST=%s MYSQL=%s@%s/%s BUCKET=%s@%s/%s tls=%t AWS_REGION=%s REDIS=%s",
-		cfg.Host, cfg.MySQL.User, cfg.MySQLAddr, cfg.MySQL.DBName, cfg.Bucket.AccessKey, cfg.Bucket.Host,
+	logf("HOST=%s MYSQL=%s@%s/%s mysql_tls=%q BUCKET=%s@%s/%s tls=%t AWS_REGION=%s REDIS=%s",
+		cfg.Host, cfg.MySQL.User, cfg.MySQLAddr, cfg.MySQL.DBName, cfg.MySQL.TLSConfig, cfg.Bucket.AccessKey, cfg.Bucket.Host,
 		cfg.Bucket.Name, cfg.Bucket.TLS, cfg.Region, redisSummary(cfg.Redis))
 
+	if cfg.MySQL.TLSConfig == "true" {
+		// wandb/local trusts the system CAs plus the mounted ones; so does the stand-in
+		host, _, _ := net.SplitHostPort(cfg.MySQLAddr)
+		cfg.MySQL.TLSConfig = ""
+		cfg.MySQL.TLS = &tls.Config{RootCAs: pool, ServerName: strings.Trim(host, "[]"), MinVersion: tls.VersionTLS12}
+	}
 	store, err := OpenStore(cfg.MySQL)
 	if err != nil {
 		fatal("MYSQL cannot be used: %v", err)

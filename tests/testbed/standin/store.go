@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -62,6 +63,10 @@ func OpenStore(cfg *mysql.Config) (*Store, error) {
 
 // Fatal MySQL errors: retrying cannot help, the operator must change something.
 func mysqlFatal(err error) (string, bool) {
+	var verr *tls.CertificateVerificationError
+	if errors.As(err, &verr) {
+		return fmt.Sprintf("MYSQL has tls=true and MySQL's certificate does not verify: %v. Fix: put the CA that signs it in kubernetes_ca_certs (wandb_ca_cert) and have it name the host in MYSQL (wandb_db_host; the mysql role's mysql_tls_mode local_ca does both)", verr.Err), true
+	}
 	var me *mysql.MySQLError
 	if !errors.As(err, &me) {
 		return "", false

@@ -45,6 +45,11 @@ def test_mysql_url_hosts(host, port, expected):
     assert u.mysql_url(host, "u", "p", port=port) == expected
 
 
+def test_mysql_url_tls_adds_the_go_driver_parameter():
+    assert u.mysql_url("db", "u", "p", tls=True) == "mysql://u:p@db:3306/wandb_local?tls=true"
+    assert u.mysql_url("db", "u", "p", tls=False) == "mysql://u:p@db:3306/wandb_local"
+
+
 @pytest.mark.parametrize("kwargs, match", [
     (dict(host="db", user="u", password=""), "password must not be empty"),
     (dict(host="db", user="u", password=None), "password is required"),
@@ -53,6 +58,7 @@ def test_mysql_url_hosts(host, port, expected):
     (dict(host="db", user="u", password="p", port=0), "between 1 and 65535"),
     (dict(host="db", user="u", password="p", port="x"), "port must be an integer"),
     (dict(host="db", user="u", password=["p"]), "password must be a string"),
+    (dict(host="db", user="u", password="p", tls="yes"), "tls must be true or false"),
 ])
 def test_mysql_url_rejects(kwargs, match):
     with pytest.raises(u.WandbUrlError, match=match):
