@@ -89,6 +89,11 @@ CASES = {
     "contradicts_wandb": (SID, {"wandb_db_password": GOOD_PASSWORD,
                                 "mysql_parameters": {"max_allowed_packet": "64M", "sync-binlog": 0}},
                           ["mysql_parameters.sync-binlog = 0 contradicts", "remove the key"]),
+    # least exposure: no account for "any host" unless the operator says so
+    "no_app_sources": (SID, {"wandb_db_password": GOOD_PASSWORD}, ["set wandb_app_sources", "mysql_user_host"]),
+    # REQUIRE SSL needs a certificate the app can verify
+    "tls_required_on_auto": (SID, {"wandb_db_password": GOOD_PASSWORD, "wandb_app_sources": ["10.42.0.0/16"],
+                                   "wandb_db_tls": True}, ["wandb_db_tls / mysql_require_tls", "mysql_tls_mode"]),
 }
 
 

@@ -12,18 +12,20 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import subprocess
 import uuid
 from pathlib import Path
 
 import pytest
-from conftest import LOCAL, TESTBED, load_ansible_yaml, sh
+from conftest import LOCAL, REPO, TESTBED, ansible_env, load_ansible_yaml, recap, sh
 
 OUTSIDER = "wandb-outsider"
 CA = "/usr/local/share/ca-certificates/onprem-wandb-site.crt"
 SECRETS = load_ansible_yaml(LOCAL / "group_vars" / "all" / "secrets.yml")
 MAIN = load_ansible_yaml(LOCAL / "group_vars" / "all" / "main.yml")
+KUBECONFIG = str(Path(os.environ.get("ONPREM_WANDB_STATE", Path.home() / ".cache/onprem-wandb/state")) / "kube" / "kubeconfig")
 
 
 @pytest.fixture(scope="module")
@@ -69,19 +71,29 @@ except pymysql.err.MySQLError as exc:
 PY"""
 
 
-def mysql_login(tls: bool, host: str = "wandb-mysql") -> dict:
-    args = {"host": host, "port": 3306, "user": MAIN["wandb_db_user"], "password": SECRETS["wandb_db_password"],
+def mysql_login(tls: bool, client: str = OUTSIDER, ca: str = CA) -> dict:
+    """W&B's user logs in to wandb-mysql from ``client`` (with TLS verified against ``ca``, or in plain text)."""
+    args = {"host": "wandb-mysql", "port": 3306, "user": MAIN["wandb_db_user"], "password": SECRETS["wandb_db_password"],
             "database": MAIN["wandb_db_name"], "tls": tls}
-    proc = run(MYSQL_LOGIN % (repr(json.dumps(args)), CA))
+    proc = subprocess.run(["podman", "exec", client, "bash", "-c", MYSQL_LOGIN % (repr(json.dumps(args)), ca)],
+                          capture_output=True, text=True, check=False, timeout=120)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
 
+def test_mysql_has_no_account_for_the_outsider(outsider):
+    """wandb_app_sources: W&B's user exists for the app's node and the MySQL hosts, not for any host."""
+    for tls in (True, False):
+        got = mysql_login(tls=tls)
+        assert got.get("error") == 1045 and f"'{OUTSIDER}" in got["msg"], (tls, got)
+
+
 def test_mysql_refuses_the_wandb_user_without_tls(outsider):
-    right = mysql_login(tls=True)
+    """From a host W&B's user may log in from (the MySQL host's own address): TLS yes, plain text no."""
+    right = mysql_login(tls=True, client="wandb-mysql", ca="/etc/onprem-wandb/mysql-tls/ca.crt")
     assert "ok" in right, right  # the same user and password over verified TLS get in
     assert right["ok"]["Ssl_version"] in ("TLSv1.2", "TLSv1.3"), right
-    plain = mysql_login(tls=False)
+    plain = mysql_login(tls=False, client="wandb-mysql")
     assert plain.get("error") == 1045, plain  # REQUIRE SSL: access denied without TLS
 
 
@@ -208,6 +220,68 @@ def test_spoofed_forwarded_headers_do_not_reach_the_app(outsider):
     assert headers["X-Forwarded-For"] == me, headers
 
 
+# With wandb_firewall every data store admits only its peers (the firewall role's nftables tables):
+# the outsider's TCP connections are reset, the site keeps working, and turning it off removes them.
+FIREWALLED = [("mysql", "wandb-mysql", 3306), ("minio-1-api", "wandb-minio-1", 9000),
+              ("minio-2-api", "wandb-minio-2", 9000), ("minio-1-console", "wandb-minio-1", 9001),
+              ("redis", "wandb-redis", 6379)]
+FIREWALL_TAGS = "mysql_firewall,minio_firewall,redis_firewall"
+
+
+def tcp(host: str, port: int) -> str:
+    """open, refused (a reset: the firewall's answer) or timeout, as the outsider sees the port."""
+    proc = run(f"timeout 5 bash -c 'exec 3<>/dev/tcp/{host}/{port}' 2>&1 && echo open")
+    if "open" in proc.stdout:
+        return "open"
+    return "refused" if "refused" in proc.stdout.lower() + proc.stderr.lower() else "timeout"
+
+
+def site_play(*args: str, playbook: str = "site.yml") -> tuple[int, str]:
+    proc = subprocess.run([str(REPO / ".venv" / "bin" / "ansible-playbook"), "-i", str(LOCAL), playbook, *args],
+                          cwd=REPO, env=ansible_env(ONPREM_WANDB_KUBECONFIG=KUBECONFIG), stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=1200, check=False)
+    return proc.returncode, proc.stdout
+
+
+@pytest.fixture(scope="module")
+def firewall(outsider):
+    for _, host, port in FIREWALLED:
+        assert tcp(host, port) == "open", (host, port)  # control: reachable before the rules
+    rc, out = site_play("--tags", FIREWALL_TAGS, "-e", "wandb_firewall=true")
+    assert rc == 0, out[-4000:]
+    yield out
+    site_play("--tags", FIREWALL_TAGS, "-e", "wandb_firewall=false")  # a no-op after the last test
+
+
+def test_firewall_resets_the_outsiders_connections(firewall):
+    refused = {name: tcp(host, port) for name, host, port in FIREWALLED}
+    assert set(refused.values()) == {"refused"}, refused
+    assert tcp(MAIN["wandb_fqdn"], 443) == "open"  # the edge stays open to everyone
+
+
+def test_the_site_works_behind_its_firewall(firewall):
+    rc, out = site_play(playbook="playbooks/verify.yml")
+    assert rc == 0, out[-4000:]
+    lines = {m.group(2): m.group(1) for m in re.finditer(r'"(PASS|FAIL|WARN|SKIP)  (\w+): ', out)}
+    assert {"mysql", "s3", "redis", "app", "journey_mysql_row"} <= set(lines), lines
+    assert all(lines[name] == "PASS" for name in ("mysql", "s3", "redis", "app", "journey_mysql_row")), lines
+
+
+def test_firewall_rerun_changes_nothing(firewall):
+    rc, out = site_play("--tags", FIREWALL_TAGS, "-e", "wandb_firewall=true")
+    assert rc == 0, out[-4000:]
+    assert all(c["changed"] == 0 for c in recap(out).values()), recap(out)
+
+
+def test_firewall_off_removes_the_rules(firewall):
+    rc, out = site_play("--tags", FIREWALL_TAGS, "-e", "wandb_firewall=false")
+    assert rc == 0, out[-4000:]
+    opened = {name: tcp(host, port) for name, host, port in FIREWALLED}
+    assert set(opened.values()) == {"open"}, opened
+    for host in {h for _, h, _ in FIREWALLED}:
+        assert "onprem_wandb" not in sh(host, "nft list tables"), host
+
+
 # Every file that holds a secret: host ("controller" = this machine), path, owner:group, mode (docs/security.md).
 SECRET_FILES = [
     ("wandb-mysql", "/etc/onprem-wandb/mysql-backup.cnf", "root:root", "600"),
@@ -221,8 +295,7 @@ SECRET_FILES = [
     ("wandb-proxy", "/etc/nginx/tls/onprem-wandb.key", "root:root", "600"),
     ("controller", str(LOCAL / "local-ca" / "ca.key"), None, "600"),
     ("controller", str(LOCAL / "local-ca" / "wandb-mysql.key"), None, "600"),
-    ("controller", os.environ.get("ONPREM_WANDB_KUBECONFIG",
-                                  str(Path.home() / ".cache/onprem-wandb/state/kube/kubeconfig")), None, "600"),
+    ("controller", KUBECONFIG, None, "600"),
 ]
 
 
