@@ -139,13 +139,15 @@ def test_wandb_user_without_require_ssl_fails_mysql(site):
     """wandb_db_tls: verify logs in over TLS and requires MySQL to refuse the same login in plain text."""
     rc, found, out = verify("--tags", "verify_mysql")
     assert rc == 0 and "plain-text login refused" in found["mysql"] and " TLSv1." in found["mysql"], found
-    sh("wandb-mysql", "mysql -e \"ALTER USER 'wandb_local'@'%' REQUIRE NONE\"")
+    every_account = ("mysql -N -e \"SELECT CONCAT('ALTER USER ', QUOTE(User), '@', QUOTE(Host), ' REQUIRE {}; ') "
+                     "FROM mysql.user WHERE User = 'wandb_local'\" | mysql")
+    sh("wandb-mysql", every_account.format("NONE"))
     try:
         rc, found, out = verify("--tags", "verify_mysql")
         assert rc != 0 and found["mysql"].startswith("FAIL"), found
         assert "plain-text login as the W&B user was NOT refused" in found["mysql"], found
     finally:
-        sh("wandb-mysql", "mysql -e \"ALTER USER 'wandb_local'@'%' REQUIRE SSL\"")
+        sh("wandb-mysql", every_account.format("SSL"))
 
 
 def test_redis_stopped_fails_redis(site):

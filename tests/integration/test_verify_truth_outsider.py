@@ -82,10 +82,11 @@ def mysql_login(tls: bool, client: str = OUTSIDER, ca: str = CA) -> dict:
 
 
 def test_mysql_has_no_account_for_the_outsider(outsider):
-    """wandb_app_sources: W&B's user exists for the app's node and the MySQL hosts, not for any host."""
+    """wandb_app_sources: W&B's user (and the replication user) exist for the app's node and the MySQL hosts
+    only: MySQL turns the outsider away before any password (1130), with or without TLS."""
     for tls in (True, False):
         got = mysql_login(tls=tls)
-        assert got.get("error") == 1045 and f"'{OUTSIDER}" in got["msg"], (tls, got)
+        assert got.get("error") == 1130 and OUTSIDER in got["msg"], (tls, got)
 
 
 def test_mysql_refuses_the_wandb_user_without_tls(outsider):
@@ -133,8 +134,20 @@ def test_the_outsiders_openssl_speaks_what_the_site_must_refuse(outsider):
         run("kill $(cat /tmp/s_server.pid)")
 
 
+@pytest.fixture
+def mysql_greets_the_outsider(outsider):
+    """MySQL answers a host without any account with an error before TLS can start (see the test above): a
+    throw-away account for the outsider's address (no privileges, REQUIRE SSL) lets it reach the handshake."""
+    me = sh(OUTSIDER, "hostname -I").split()[0]
+    sh("wandb-mysql", f"mysql -e \"CREATE USER 'tls_probe'@'{me}' IDENTIFIED BY '{uuid.uuid4().hex}' REQUIRE SSL\"")
+    yield
+    sh("wandb-mysql", f"mysql -e \"DROP USER 'tls_probe'@'{me}'\"")
+
+
 @pytest.mark.parametrize("name, host, port, sni, starttls", TLS_PORTS, ids=[p[0] for p in TLS_PORTS])
-def test_tls_port_refuses_old_versions_and_weak_ciphers(outsider, name, host, port, sni, starttls):
+def test_tls_port_refuses_old_versions_and_weak_ciphers(outsider, request, name, host, port, sni, starttls):
+    if starttls == "mysql":
+        request.getfixturevalue("mysql_greets_the_outsider")
     good = handshake(host, port, sni, starttls, "-tls1_2")
     assert good.returncode == 0 and "Verify return code: 0 (ok)" in good.stdout, (good.stdout[-1500:], good.stderr)
     for option in OLD:
@@ -179,7 +192,7 @@ def curl(method: str, url: str, data: bool = True) -> tuple[int, str]:
     proc = run(f"curl -sS -o /tmp/body -w '%{{http_code}}' -X {method} "
                f"{'--data-binary probe ' if method == 'PUT' and data else ''}{shlex.quote(url)}; echo; cat /tmp/body")
     assert proc.returncode == 0, proc.stderr
-    code, _, body = proc.stdout.partition("\n")
+    code, _sep, body = proc.stdout.partition("\n")
     return int(code), body
 
 
@@ -245,7 +258,7 @@ def site_play(*args: str, playbook: str = "site.yml") -> tuple[int, str]:
 
 @pytest.fixture(scope="module")
 def firewall(outsider):
-    for _, host, port in FIREWALLED:
+    for _name, host, port in FIREWALLED:
         assert tcp(host, port) == "open", (host, port)  # control: reachable before the rules
     rc, out = site_play("--tags", FIREWALL_TAGS, "-e", "wandb_firewall=true")
     assert rc == 0, out[-4000:]
@@ -278,7 +291,7 @@ def test_firewall_off_removes_the_rules(firewall):
     assert rc == 0, out[-4000:]
     opened = {name: tcp(host, port) for name, host, port in FIREWALLED}
     assert set(opened.values()) == {"open"}, opened
-    for host in {h for _, h, _ in FIREWALLED}:
+    for host in {entry[1] for entry in FIREWALLED}:
         assert "onprem_wandb" not in sh(host, "nft list tables"), host
 
 
@@ -299,7 +312,7 @@ SECRET_FILES = [
 ]
 
 
-@pytest.mark.parametrize("host, path, owner, mode", SECRET_FILES, ids=[f"{h}:{p}" for h, p, _, _ in SECRET_FILES])
+@pytest.mark.parametrize("host, path, owner, mode", SECRET_FILES, ids=[f"{entry[0]}:{entry[1]}" for entry in SECRET_FILES])
 def test_secret_file_has_its_owner_and_mode(site, host, path, owner, mode):
     if host == "controller":
         got_mode = oct(Path(path).stat().st_mode & 0o777)[2:]
