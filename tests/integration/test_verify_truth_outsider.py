@@ -218,6 +218,13 @@ def test_wandb_key_reaches_only_its_bucket(outsider, other_bucket, endpoint):
         curl("DELETE", presign(endpoint, "DELETE", MAIN["wandb_bucket"], key))
 
 
+def test_minio_admin_api_is_not_published_through_the_proxy(outsider):
+    code, body = curl("GET", f"{MAIN['wandb_s3_endpoint']}/minio/health/live")
+    assert code == 200, body  # control: the proxy does pass MinIO's own paths
+    code, body = curl("GET", f"{MAIN['wandb_s3_endpoint']}/minio/admin/v3/info")
+    assert code == 403 and "nginx" in body and "<Error>" not in body, (code, body[:300])  # nginx's answer, not MinIO's
+
+
 def test_spoofed_forwarded_headers_do_not_reach_the_app(outsider):
     me = sh(OUTSIDER, "hostname -I").split()[0]
     proc = run("curl -sS -H 'X-Forwarded-Proto: http' -H 'X-Forwarded-Host: evil.example.test' "
